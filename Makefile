@@ -1,0 +1,43 @@
+# Every target installs what it needs into .venv first; torch is pinned to the CPU build by constraints.txt.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+PIP_INSTALL := $(PY) -m pip install -q -c constraints.txt
+ENV ?= Pendulum-v1
+STEPS ?= 20000
+
+.PHONY: setup demo train test test-slow test-all lint type bench speed tune clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PIP_INSTALL) -e ".[all]"
+	touch $@
+
+# Train DDPG on Pendulum-v1, print its evaluation return and where the learning-curve plot is.
+demo train: setup
+	$(VENV)/bin/sb3-ddpg train --env $(ENV) --n-timesteps $(STEPS) --seed 0 --run-dir runs/demo-$(ENV)
+
+# Fast tests (the README's test command; CI runs it too).
+test: setup
+	$(PY) -m pytest
+
+# Learning and benchmark tests, marked slow.
+test-slow: setup
+	$(PY) -m pytest -m slow
+
+test-all: test test-slow
+
+lint: setup
+	$(PY) -m ruff check .
+
+type: setup
+	$(PY) -m mypy
+
+speed: setup
+	$(VENV)/bin/sb3-ddpg speed --env $(ENV)
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache

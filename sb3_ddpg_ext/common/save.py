@@ -1,0 +1,87 @@
+"""Atomic file writes and model-file checks, so that nothing a user saved is ever lost or half-written."""
+
+import contextlib
+import os
+import pathlib
+import zipfile
+from collections.abc import Callable, Iterator
+from typing import IO
+
+
+def with_default_suffix(path: str | pathlib.Path, suffix: str) -> pathlib.Path:
+    """
+    Apply SB3's naming rule: a path without suffix gets ``.{suffix}`` appended.
+
+    :param path: Path given by the user
+    :param suffix: Default suffix without dot (``zip`` for models, ``pkl`` for replay buffers)
+    :return: The path SB3 would write to
+    """
+    path = pathlib.Path(path)
+    return pathlib.Path(f"{path}.{suffix}") if path.suffix == "" else path
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | pathlib.Path, mode: str = "wb") -> Iterator[IO]:
+    """
+    Open a temporary file beside ``path`` and move it onto ``path`` only when the block succeeds,
+    so a crash or Ctrl-C mid-write leaves the previous file intact.
+
+    :param path: Final destination (its folder is created if needed)
+    :param mode: ``"wb"`` or ``"w"``
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, mode) as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def atomic_write(path: str | pathlib.Path, writer: Callable[[IO], None], mode: str = "wb") -> pathlib.Path:
+    """
+    Write a file atomically with ``writer(file)``.
+
+    :param path: Final destination
+    :param writer: Function that writes the content into the open file
+    :param mode: ``"wb"`` or ``"w"``
+    :return: The destination path
+    """
+    with atomic_open(path, mode) as file:
+        writer(file)
+    return pathlib.Path(path)
+
+
+def check_model_file(path: str | pathlib.Path) -> pathlib.Path:
+    """
+    Check that ``path`` (or ``path.zip``, as SB3 tries) is a complete model archive written by ``save()``.
+
+    :param path: Path given to ``load()``
+    :return: The resolved file
+    :raises FileNotFoundError: when neither file exists
+    :raises ValueError: when the file is truncated or not a model archive (SB3 raises ValueError for bad zips)
+    """
+    path = pathlib.Path(path)
+    candidates = [path] if path.suffix else [path, pathlib.Path(f"{path}.zip")]
+    found = next((p for p in candidates if p.is_file()), None)
+    if found is None:
+        tried = " nor ".join(f"'{p}'" for p in candidates)
+        raise FileNotFoundError(f"No model file at {tried}. Check the path; models are written by model.save(path).")
+    problem = None
+    if not zipfile.is_zipfile(found):
+        problem = "it is not a zip archive (truncated, or not written by model.save())"
+    else:
+        try:
+            with zipfile.ZipFile(found) as archive:
+                if archive.testzip() is not None or "data" not in archive.namelist():
+                    problem = "the archive is damaged or lacks the 'data' entry that model.save() writes"
+        except (zipfile.BadZipFile, OSError, EOFError) as error:
+            problem = f"the archive cannot be read ({error})"
+    if problem is not None:
+        raise ValueError(f"Cannot load model file '{found}': {problem}. Save the model again or use an intact copy.")
+    return found

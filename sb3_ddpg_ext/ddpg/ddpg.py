@@ -1,0 +1,420 @@
+"""DDPG as its own Stable-Baselines3 off-policy algorithm."""
+
+import io
+import pathlib
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.base_class import maybe_make_env
+from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.noise import ActionNoise
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.save_util import save_to_pkl
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
+from stable_baselines3.common.utils import FloatSchedule, get_parameters_by_name, polyak_update, update_learning_rate
+from torch.nn import functional as F
+
+from sb3_ddpg_ext.common.save import atomic_write, check_model_file, with_default_suffix
+from sb3_ddpg_ext.ddpg.policies import Actor, CnnPolicy, Critic, DDPGPolicy, MlpPolicy, MultiInputPolicy
+
+SelfDDPG = TypeVar("SelfDDPG", bound="DDPG")
+
+
+class NonFiniteLossError(RuntimeError):
+    """Raised when a DDPG loss becomes NaN or infinite, instead of silently training a NaN policy."""
+
+
+def _check_action_space(action_space: spaces.Space) -> None:
+    """Raise an ``AssertionError`` (SB3's type for unsupported spaces) that names the space and what to use instead."""
+    if not isinstance(action_space, spaces.Box):
+        raise AssertionError(
+            f"DDPG needs a continuous (gymnasium.spaces.Box) action space, got {action_space}. "
+            "For Discrete / MultiDiscrete / MultiBinary actions use DQN, PPO or A2C from stable_baselines3, "
+            "or wrap the environment so its actions are a bounded Box."
+        )
+    if not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
+        raise AssertionError(
+            f"DDPG needs a bounded action space, got {action_space} with infinite bounds: its actor outputs tanh "
+            "actions rescaled to [low, high]. Give the Box finite low/high, e.g. with gymnasium.wrappers.ClipAction "
+            "or RescaleAction."
+        )
+
+
+def noise_shape(action_noise: ActionNoise) -> tuple[int, ...] | None:
+    """
+    Shape of the noise an ``ActionNoise`` produces, read from its parameters without drawing from any generator.
+
+    :param action_noise: The action noise (SB3's own, ours, or a user's)
+    :return: The shape, or ``None`` when it cannot be told without drawing
+    """
+    for attr in ("_mu", "mean", "_sigma", "sigma"):
+        value = getattr(action_noise, attr, None)
+        if value is not None:
+            return np.shape(value)
+    inner = getattr(action_noise, "noise", None) or getattr(action_noise, "base_noise", None)
+    return noise_shape(inner) if isinstance(inner, ActionNoise) else None
+
+
+class DDPG(OffPolicyAlgorithm):
+    """
+    Deep Deterministic Policy Gradient (DDPG), a drop-in replacement for ``stable_baselines3.DDPG``.
+
+    Deterministic Policy Gradient: https://proceedings.mlr.press/v32/silver14.pdf
+    DDPG Paper: https://arxiv.org/abs/1509.02971
+    Introduction to DDPG: https://spinningup.openai.com/en/latest/algorithms/ddpg.html
+
+    Every argument of SB3's DDPG keeps its name and default. The extra keywords default to SB3's behaviour.
+
+    :param policy: The policy model to use (MlpPolicy, CnnPolicy, ...)
+    :param env: The environment to learn from (if registered in Gym, can be str)
+    :param learning_rate: learning rate for adam optimizer,
+        the same learning rate will be used for all networks (Q-Values, Actor and Value function)
+        it can be a function of the current progress remaining (from 1 to 0)
+    :param buffer_size: size of the replay buffer
+    :param learning_starts: how many steps of the model to collect transitions for before learning starts
+    :param batch_size: Minibatch size for each gradient update
+    :param tau: the soft update coefficient ("Polyak update", between 0 and 1)
+    :param gamma: the discount factor
+    :param train_freq: Update the model every ``train_freq`` steps. Alternatively pass a tuple of frequency and unit
+        like ``(5, "step")`` or ``(2, "episode")``.
+    :param gradient_steps: How many gradient steps to do after each rollout (see ``train_freq``)
+        Set to ``-1`` means to do as many gradient steps as steps done in the environment
+        during the rollout.
+    :param action_noise: the action noise type (None by default), this can help
+        for hard exploration problem. Cf common.noise for the different action noise type.
+    :param replay_buffer_class: Replay buffer class to use (for instance ``HerReplayBuffer``).
+        If ``None``, it will be automatically selected.
+    :param replay_buffer_kwargs: Keyword arguments to pass to the replay buffer on creation.
+    :param optimize_memory_usage: Enable a memory efficient variant of the replay buffer
+        at a cost of more complexity.
+        See https://github.com/DLR-RM/stable-baselines3/issues/37#issuecomment-637501195
+    :param n_steps: When n_step > 1, uses n-step return (with the NStepReplayBuffer) when updating the Q-value network.
+    :param tensorboard_log: the log location for tensorboard (if None, no logging)
+    :param policy_kwargs: additional arguments to be passed to the policy on creation, see :class:`DDPGPolicy`
+        (beyond SB3's: ``layer_norm``, ``output_init``, ``critic_action_layer``)
+    :param verbose: Verbosity level: 0 for no output, 1 for info messages (such as device or wrappers used), 2 for
+        debug messages
+    :param seed: Seed for the pseudo random generators
+    :param device: Device (cpu, cuda, ...) on which the code should be run.
+        Setting it to auto, the code will be run on the GPU if possible.
+    :param _init_setup_model: Whether or not to build the network at the creation of the instance
+    :param actor_learning_rate: learning rate (or schedule) of the actor only; ``None`` uses ``learning_rate``
+    :param critic_learning_rate: learning rate (or schedule) of the critic only; ``None`` uses ``learning_rate``
+    :param critic_weight_decay: L2 weight decay of the critic's optimizer (the paper uses 1e-2); 0 keeps SB3's
+    :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
+        the reported success rate, mean episode length, and mean reward over
+    """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
+        "MlpPolicy": MlpPolicy,
+        "CnnPolicy": CnnPolicy,
+        "MultiInputPolicy": MultiInputPolicy,
+    }
+    policy: DDPGPolicy
+    actor: Actor
+    actor_target: Actor
+    critic: Critic
+    critic_target: Critic
+
+    def __init__(
+        self,
+        policy: str | type[DDPGPolicy],
+        env: GymEnv | str,
+        learning_rate: float | Schedule = 1e-3,
+        buffer_size: int = 1_000_000,  # 1e6
+        learning_starts: int = 100,
+        batch_size: int = 256,
+        tau: float = 0.005,
+        gamma: float = 0.99,
+        train_freq: int | tuple[int, str] = 1,
+        gradient_steps: int = 1,
+        action_noise: ActionNoise | None = None,
+        replay_buffer_class: type[ReplayBuffer] | None = None,
+        replay_buffer_kwargs: dict[str, Any] | None = None,
+        optimize_memory_usage: bool = False,
+        n_steps: int = 1,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
+        actor_learning_rate: float | Schedule | None = None,
+        critic_learning_rate: float | Schedule | None = None,
+        critic_weight_decay: float = 0.0,
+        stats_window_size: int = 100,
+    ):
+        self._check_hyperparameters(tau, gamma, batch_size, buffer_size, learning_starts, critic_weight_decay)
+        # Make the env here (as BaseAlgorithm would) so a bad action space gets our message, before any work
+        if env is not None:
+            env = maybe_make_env(env, verbose)
+            _check_action_space(env.action_space)
+        super().__init__(
+            policy,
+            env,
+            learning_rate,
+            buffer_size,
+            learning_starts,
+            batch_size,
+            tau,
+            gamma,
+            train_freq,
+            gradient_steps,
+            action_noise=action_noise,
+            replay_buffer_class=replay_buffer_class,
+            replay_buffer_kwargs=replay_buffer_kwargs,
+            optimize_memory_usage=optimize_memory_usage,
+            n_steps=n_steps,
+            policy_kwargs=policy_kwargs,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            verbose=verbose,
+            device=device,
+            seed=seed,
+            sde_support=False,
+            supported_action_spaces=(spaces.Box,),
+            support_multi_env=True,
+        )
+        self.actor_learning_rate = actor_learning_rate
+        self.critic_learning_rate = critic_learning_rate
+        self.critic_weight_decay = critic_weight_decay
+        if getattr(self, "action_space", None) is not None:  # None while load() rebuilds the model
+            self._check_action_noise(action_noise)
+
+        if _init_setup_model:
+            self._setup_model()
+
+    @staticmethod
+    def _check_hyperparameters(
+        tau: float, gamma: float, batch_size: int, buffer_size: int, learning_starts: int, critic_weight_decay: float
+    ) -> None:
+        problems = []
+        if not 0 < tau <= 1:
+            problems.append(f"tau={tau} must lie in (0, 1] (the Polyak coefficient; 0.005 is SB3's default)")
+        if not 0 <= gamma <= 1:
+            problems.append(f"gamma={gamma} must lie in [0, 1] (the discount factor; 0.99 is SB3's default)")
+        if not (isinstance(batch_size, (int, np.integer)) and batch_size > 0):
+            problems.append(f"batch_size={batch_size} must be a positive integer (256 is SB3's default)")
+        if not (isinstance(buffer_size, (int, np.integer)) and buffer_size > 0):
+            problems.append(f"buffer_size={buffer_size} must be a positive integer (1_000_000 is SB3's default)")
+        if not learning_starts >= 0:
+            problems.append(f"learning_starts={learning_starts} must be >= 0 (100 is SB3's default)")
+        if not critic_weight_decay >= 0:
+            problems.append(f"critic_weight_decay={critic_weight_decay} must be >= 0 (the paper uses 1e-2)")
+        if problems:
+            raise ValueError("Invalid DDPG hyperparameters: " + "; ".join(problems) + ".")
+
+    def _check_action_noise(self, action_noise: ActionNoise | None) -> None:
+        if action_noise is None:
+            return
+        if not isinstance(action_noise, ActionNoise):
+            raise TypeError(
+                f"action_noise must be a stable_baselines3 ActionNoise, got {type(action_noise).__name__}; "
+                "build one with sb3_ddpg_ext.make_action_noise('normal', n_actions, 0.1)."
+            )
+        shape = noise_shape(action_noise)
+        action_dim = int(np.prod(self.action_space.shape))
+        if shape is not None and shape not in ((), (action_dim,)):
+            raise ValueError(
+                f"action_noise has shape {shape} but the action space {self.action_space} has dimension {action_dim}; "
+                f"build the noise with mean=np.zeros({action_dim}) and sigma of the same shape."
+            )
+
+    def _setup_model(self) -> None:
+        super()._setup_model()
+        self._create_aliases()
+        self.actor_lr_schedule = FloatSchedule(
+            self.learning_rate if self.actor_learning_rate is None else self.actor_learning_rate
+        )
+        self.critic_lr_schedule = FloatSchedule(
+            self.learning_rate if self.critic_learning_rate is None else self.critic_learning_rate
+        )
+        if self.critic_weight_decay > 0:
+            for group in self.critic.optimizer.param_groups:
+                group["weight_decay"] = self.critic_weight_decay
+        # Running mean and running var of batch norm layers, copied to the targets as SB3 does
+        self.actor_batch_norm_stats = get_parameters_by_name(self.actor, ["running_"])
+        self.critic_batch_norm_stats = get_parameters_by_name(self.critic, ["running_"])
+        self.actor_batch_norm_stats_target = get_parameters_by_name(self.actor_target, ["running_"])
+        self.critic_batch_norm_stats_target = get_parameters_by_name(self.critic_target, ["running_"])
+
+    def _create_aliases(self) -> None:
+        self.actor = self.policy.actor
+        self.actor_target = self.policy.actor_target
+        self.critic = self.policy.critic
+        self.critic_target = self.policy.critic_target
+
+    def _update_learning_rate(self, optimizers: list[th.optim.Optimizer] | th.optim.Optimizer) -> None:
+        progress = self._current_progress_remaining
+        self.logger.record("train/learning_rate", self.lr_schedule(progress))
+        actor_lr, critic_lr = self.actor_lr_schedule(progress), self.critic_lr_schedule(progress)
+        if self.actor_learning_rate is not None or self.critic_learning_rate is not None:
+            self.logger.record("train/actor_learning_rate", actor_lr)
+            self.logger.record("train/critic_learning_rate", critic_lr)
+        update_learning_rate(self.actor.optimizer, actor_lr)
+        update_learning_rate(self.critic.optimizer, critic_lr)
+
+    def train(self, gradient_steps: int, batch_size: int = 100) -> None:
+        """
+        Do ``gradient_steps`` DDPG updates on minibatches sampled from the replay buffer.
+
+        :param gradient_steps: Number of updates
+        :param batch_size: Minibatch size
+        """
+        assert self.replay_buffer is not None, "No replay buffer: call learn() or load_replay_buffer() first"
+        # Switch to train mode (this affects batch norm / dropout)
+        self.policy.set_training_mode(True)
+        self._update_learning_rate([self.actor.optimizer, self.critic.optimizer])
+
+        critic_losses, actor_losses = [], []
+        for _ in range(gradient_steps):
+            self._n_updates += 1
+            replay_data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
+            # For n-step replay the discount is gamma ** n (or less after an early termination)
+            discounts = replay_data.discounts if replay_data.discounts is not None else self.gamma
+
+            # Critic: regress Q(s, a) on y = r + gamma * (1 - done) * Q'(s', mu'(s'))
+            with th.no_grad():
+                target_actions = self.actor_target(replay_data.next_observations)
+                qf_next_target = self.critic_target(replay_data.next_observations, target_actions)[0]
+                y = replay_data.rewards + (1 - replay_data.dones) * discounts * qf_next_target
+            qf = self.critic(replay_data.observations, replay_data.actions)[0]
+            critic_loss = F.mse_loss(qf, y)
+            self.critic.optimizer.zero_grad()
+            critic_loss.backward()
+            self.critic.optimizer.step()
+
+            # Actor: deterministic policy gradient, maximise Q(s, mu(s))
+            actor_loss = -self.critic.q1_forward(replay_data.observations, self.actor(replay_data.observations)).mean()
+            self.actor.optimizer.zero_grad()
+            actor_loss.backward()
+            self.actor.optimizer.step()
+
+            # Targets follow by Polyak averaging; batch norm running statistics are copied (SB3 GH issue #996)
+            polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
+            polyak_update(self.actor.parameters(), self.actor_target.parameters(), self.tau)
+            polyak_update(self.critic_batch_norm_stats, self.critic_batch_norm_stats_target, 1.0)
+            polyak_update(self.actor_batch_norm_stats, self.actor_batch_norm_stats_target, 1.0)
+            critic_losses.append(critic_loss.detach())
+            actor_losses.append(actor_loss.detach())
+
+        self._record_losses(critic_losses, actor_losses)
+
+    def _record_losses(self, critic_losses: list[th.Tensor], actor_losses: list[th.Tensor]) -> None:
+        """Move the losses to the CPU once, stop on a non-finite one and log their means."""
+        if not critic_losses:
+            return
+        losses = th.stack([th.stack(critic_losses), th.stack(actor_losses)]).cpu().numpy()
+        bad = ~np.isfinite(losses)
+        if bad.any():
+            which, index = np.argwhere(bad)[0]
+            name = ("critic", "actor")[which]
+            update = self._n_updates - len(critic_losses) + int(index) + 1
+            raise NonFiniteLossError(
+                f"DDPG's {name} loss became {losses[which, index]} at gradient update {update} "
+                f"(environment step {self.num_timesteps}). Training stopped so the policy is not silently NaN; "
+                "lower the learning rates, scale rewards/observations (VecNormalize), or check the environment "
+                "for NaN/inf observations or rewards."
+            )
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/actor_loss", float(losses[1].mean()))
+        self.logger.record("train/critic_loss", float(losses[0].mean()))
+
+    def _setup_learn(
+        self,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        reset_num_timesteps: bool = True,
+        tb_log_name: str = "run",
+        progress_bar: bool = False,
+    ) -> tuple[int, Any]:
+        self._check_action_noise(self.action_noise)
+        return super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
+
+    def learn(
+        self: SelfDDPG,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 4,
+        tb_log_name: str = "DDPG",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfDDPG:
+        return super().learn(
+            total_timesteps=total_timesteps,
+            callback=callback,
+            log_interval=log_interval,
+            tb_log_name=tb_log_name,
+            reset_num_timesteps=reset_num_timesteps,
+            progress_bar=progress_bar,
+        )
+
+    def save(
+        self,
+        path: str | pathlib.Path | io.BufferedIOBase,
+        exclude: Any = None,
+        include: Any = None,
+    ) -> None:
+        """
+        Save the model as SB3 does, but atomically: the archive is written beside ``path`` and moved onto it
+        only when complete, so an interrupted save never destroys the previous file.
+
+        :param path: path to the file where the rl agent should be saved (``.zip`` is added without a suffix)
+        :param exclude: name of parameters that should be excluded in addition to the default ones
+        :param include: name of parameters that might be excluded but should be included anyway
+        """
+        if isinstance(path, io.BufferedIOBase):
+            super().save(path, exclude, include)
+            return
+        atomic_write(with_default_suffix(path, "zip"), lambda file: super(DDPG, self).save(file, exclude, include))
+
+    def save_replay_buffer(self, path: str | pathlib.Path | io.BufferedIOBase) -> None:
+        """
+        Save the replay buffer as a pickle file, atomically (see :meth:`save`).
+
+        :param path: Path to the file where the replay buffer should be saved (``.pkl`` is added without a suffix)
+        """
+        assert self.replay_buffer is not None, "The replay buffer is not defined"
+        if isinstance(path, io.BufferedIOBase):
+            save_to_pkl(path, self.replay_buffer, self.verbose)
+            return
+        buffer = self.replay_buffer
+        atomic_write(with_default_suffix(path, "pkl"), lambda file: save_to_pkl(file, buffer, self.verbose))
+
+    @classmethod
+    def load(  # type: ignore[override]
+        cls: type[SelfDDPG],
+        path: str | pathlib.Path | io.BufferedIOBase,
+        env: GymEnv | None = None,
+        device: th.device | str = "auto",
+        custom_objects: dict[str, Any] | None = None,
+        print_system_info: bool = False,
+        force_reset: bool = True,
+        **kwargs: Any,
+    ) -> SelfDDPG:
+        """
+        Load a model saved with :meth:`save` (or by SB3's DDPG), checking the file first.
+
+        Same arguments as ``BaseAlgorithm.load``; a missing file raises ``FileNotFoundError`` and a truncated
+        or foreign file raises ``ValueError``, each naming the file.
+        """
+        if isinstance(path, (str, pathlib.Path)):
+            path = check_model_file(path)
+        return super().load(path, env, device, custom_objects, print_system_info, force_reset, **kwargs)
+
+    def _excluded_save_params(self) -> list[str]:
+        return [
+            *super()._excluded_save_params(),
+            "actor",
+            "critic",
+            "actor_target",
+            "critic_target",
+            "actor_lr_schedule",
+            "critic_lr_schedule",
+        ]
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        return ["policy", "actor.optimizer", "critic.optimizer"], []
