@@ -3,9 +3,11 @@ Hyperparameter files: RL Zoo-style YAML, read with ``yaml.safe_load``, turned in
 
 A file is either flat (``learning_rate: 1e-3``) or keyed by environment id like RL Zoo's
 (``Pendulum-v1: {learning_rate: 1e-3, ...}``). Besides DDPG's constructor arguments it accepts RL Zoo's keys
-``n_timesteps``, ``policy``, ``n_envs``, ``normalize``, ``noise_type``, ``noise_std`` and this package's
-``noise_schedule`` / ``noise_kwargs``. Values are structured YAML (``policy_kwargs: {net_arch: [400, 300]}``);
-RL Zoo's string form ``"dict(net_arch=[400, 300], activation_fn=nn.ReLU)"`` is parsed without ``eval``.
+``n_timesteps``, ``policy``, ``n_envs``, ``normalize``, ``noise_type`` (``normal``, ``ornstein-uhlenbeck``, and
+this package's ``parameter``) and ``noise_std``, and this package's ``noise_schedule``, ``noise_kwargs`` and
+``param_noise`` (a mapping of ``AdaptiveParamNoise`` arguments). Values are structured YAML
+(``policy_kwargs: {net_arch: [400, 300]}``); RL Zoo's string form ``"dict(net_arch=[400, 300])"`` is parsed
+without ``eval``.
 """
 
 import ast
@@ -18,6 +20,7 @@ import yaml
 from torch import nn
 
 from sb3_ddpg_ext.common.noise import make_action_noise
+from sb3_ddpg_ext.common.param_noise import AdaptiveParamNoise
 from sb3_ddpg_ext.common.schedules import make_schedule
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -184,11 +187,17 @@ def build_run_config(hyperparams: dict[str, Any], n_actions: int, source: str = 
     noise_std = hp.pop("noise_std", 0.1)
     noise_schedule = hp.pop("noise_schedule", None)
     noise_kwargs = hp.pop("noise_kwargs", None) or {}
-    if noise_type is not None:
-        try:
+    try:
+        if str(noise_type).lower() == "parameter":  # parameter-space noise whose target action distance is noise_std
+            hp["param_noise"] = AdaptiveParamNoise(
+                **{"initial_stddev": noise_std, "desired_action_stddev": noise_std, "schedule": noise_schedule, **noise_kwargs}
+            )
+        elif noise_type is not None:
             hp["action_noise"] = make_action_noise(noise_type, n_actions, noise_std, schedule=noise_schedule, **noise_kwargs)
-        except (ValueError, TypeError) as error:
-            raise ConfigError(f"{source}: noise_type/noise_std/noise_schedule: {error}") from error
+        if isinstance(hp.get("param_noise"), dict):
+            hp["param_noise"] = AdaptiveParamNoise(**hp["param_noise"])
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"{source}: noise_type/noise_std/noise_schedule/noise_kwargs/param_noise: {error}") from error
     if "policy_kwargs" in hp:
         hp["policy_kwargs"] = parse_policy_kwargs(hp["policy_kwargs"], f"{source}: policy_kwargs")
     for key in SCHEDULE_KEYS:

@@ -120,9 +120,9 @@ def train(
     model.save(model_path)
     if isinstance(env, VecNormalize):
         env.save(str(run_dir / "vecnormalize.pkl"))
-    if isinstance(eval_env, VecNormalize):
-        eval_env.obs_rms = env.obs_rms  # type: ignore[union-attr]
-    mean_return, std_return = evaluate_policy(model, eval_env, n_eval_episodes=n_eval_episodes, deterministic=True)
+    if isinstance(eval_env, VecNormalize) and isinstance(env, VecNormalize):
+        eval_env.obs_rms = env.obs_rms
+    mean_return, std_return = evaluate_returns(model, eval_env, n_eval_episodes)
     summary = dict(
         env=env_id,
         n_timesteps=int(model.num_timesteps),
@@ -137,7 +137,7 @@ def train(
     plot_path = plot_run(run_dir, title=f"DDPG on {env_id} (seed {seed})")
     env.close()
     eval_env.close()
-    return TrainResult(run_dir, model_path, float(mean_return), float(std_return), plot_path)
+    return TrainResult(run_dir, model_path, mean_return, std_return, plot_path)
 
 
 def _write_config(
@@ -190,6 +190,19 @@ def evaluate(
     if stats.is_file():
         env = VecNormalize.load(str(stats), env)
         env.training, env.norm_reward = False, False
-    returns, _ = evaluate_policy(model, env, n_eval_episodes=n_episodes, deterministic=True, return_episode_rewards=True)
+    result = evaluate_returns(model, env, n_episodes)
     env.close()
+    return result
+
+
+def evaluate_returns(model: DDPG, env: VecEnv, n_episodes: int) -> tuple[float, float]:
+    """
+    Mean and standard deviation of the returns of ``n_episodes`` deterministic episodes.
+
+    :param model: The model
+    :param env: The evaluation environment
+    :param n_episodes: Number of episodes
+    :return: Mean and standard deviation
+    """
+    returns, _ = evaluate_policy(model, env, n_eval_episodes=n_episodes, deterministic=True, return_episode_rewards=True)
     return float(np.mean(returns)), float(np.std(returns))

@@ -2,7 +2,7 @@
 
 import io
 import pathlib
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import numpy as np
 import torch as th
@@ -12,6 +12,7 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.preprocessing import get_action_dim
 from stable_baselines3.common.save_util import save_to_pkl
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 from stable_baselines3.common.utils import FloatSchedule, get_parameters_by_name, polyak_update, update_learning_rate
@@ -201,7 +202,7 @@ class DDPG(OffPolicyAlgorithm):
             raise ValueError("Invalid DDPG hyperparameters: " + "; ".join(problems) + ".")
 
     def _check_action_noise(self, action_noise: ActionNoise | None) -> None:
-        check_noise_shape(action_noise, int(np.prod(self.action_space.shape)))
+        check_noise_shape(action_noise, get_action_dim(self.action_space))
 
     def _setup_model(self) -> None:
         super()._setup_model()
@@ -377,7 +378,7 @@ class DDPG(OffPolicyAlgorithm):
         assert self._last_obs is not None, "self._last_obs was not set"
         obs_tensor, _ = self.policy.obs_to_tensor(self._last_obs)
         with th.no_grad():
-            scaled_action = self.perturbed_actor(obs_tensor).cpu().numpy().reshape((-1, *self.action_space.shape))
+            scaled_action = self.perturbed_actor(obs_tensor).cpu().numpy().reshape((-1, get_action_dim(self.action_space)))
         if action_noise is not None:
             scaled_action = np.clip(scaled_action + action_noise(), -1, 1)
         return self.policy.unscale_action(scaled_action), scaled_action
@@ -417,7 +418,10 @@ class DDPG(OffPolicyAlgorithm):
         if isinstance(path, io.BufferedIOBase):
             super().save(path, exclude, include)
             return
-        atomic_write(with_default_suffix(path, "zip"), lambda file: super(DDPG, self).save(file, exclude, include))
+        atomic_write(
+            with_default_suffix(path, "zip"),
+            lambda file: super(DDPG, self).save(cast(io.BufferedIOBase, file), exclude, include),
+        )
 
     def save_replay_buffer(self, path: str | pathlib.Path | io.BufferedIOBase) -> None:
         """
@@ -430,7 +434,9 @@ class DDPG(OffPolicyAlgorithm):
             save_to_pkl(path, self.replay_buffer, self.verbose)
             return
         buffer = self.replay_buffer
-        atomic_write(with_default_suffix(path, "pkl"), lambda file: save_to_pkl(file, buffer, self.verbose))
+        atomic_write(
+            with_default_suffix(path, "pkl"), lambda file: save_to_pkl(cast(io.BufferedIOBase, file), buffer, self.verbose)
+        )
 
     @classmethod
     def load(  # type: ignore[override]
