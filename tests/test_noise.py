@@ -303,3 +303,29 @@ def test_check_noise_shape_draws_nothing():
         check_noise_shape(VectorizedActionNoise(ScheduledNoise(SignNoise(3), 1.0), 2), 4)
     with pytest.raises(ValueError, match=r"has shape \(\)"):
         check_noise_shape(GaussianNoise(0.0, 0.1), 1)
+
+
+def test_inside_sb3_off_policy_loop(tmp_path):
+    """SB3 vectorizes the noise, resets one env's copy at its episode end, pickles it with the model."""
+    from stable_baselines3 import DDPG
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+
+    class UpdateNoise(BaseCallback):
+        def _on_step(self) -> bool:
+            self.scale = update_noise_progress(self.model.action_noise, self.model._current_progress_remaining)
+            return True
+
+    env = make_vec_env("Pendulum-v1", n_envs=2, seed=0)
+    noise = OrnsteinUhlenbeckNoise(np.zeros(1), 0.5 * np.ones(1), schedule="lin_1")
+    model = DDPG(
+        "MlpPolicy", env, action_noise=noise, learning_starts=0, gradient_steps=0, seed=0, policy_kwargs={"net_arch": [8]}
+    )
+    callback = UpdateNoise()
+    model.learn(420, callback=callback)  # Pendulum episodes last 200 steps: each copy is reset by SB3
+    assert isinstance(model.action_noise, VectorizedActionNoise)
+    # callbacks run just before SB3 updates the progress (DDPG's _on_step runs just after)
+    assert callback.scale == pytest.approx(1 - (model.num_timesteps - env.num_envs) / 420)
+    model.save(tmp_path / "model.zip")
+    loaded = DDPG.load(tmp_path / "model.zip")
+    assert [n.scale for n in loaded.action_noise.noises] == pytest.approx([callback.scale] * 2)

@@ -322,14 +322,14 @@ def _current_scale(action_noise: ActionNoise) -> float | None:
     return None if scale is None else float(scale)
 
 
-_NOISE_CLASSES: dict[str, type[ActionNoise]] = {
+_NOISE_CLASSES: dict[str, type[GaussianNoise] | type[OrnsteinUhlenbeckNoise]] = {
     "normal": GaussianNoise,
     "gaussian": GaussianNoise,
     "ornstein-uhlenbeck": OrnsteinUhlenbeckNoise,
     "ornstein_uhlenbeck": OrnsteinUhlenbeckNoise,
     "ou": OrnsteinUhlenbeckNoise,
 }
-_EXTRA_KWARGS: dict[type[ActionNoise], tuple[str, ...]] = {
+_EXTRA_KWARGS: dict[type[GaussianNoise] | type[OrnsteinUhlenbeckNoise], tuple[str, ...]] = {
     GaussianNoise: ("mean", "dtype"),
     OrnsteinUhlenbeckNoise: ("mean", "theta", "dt", "initial_noise", "dtype"),
 }
