@@ -354,6 +354,8 @@ class DDPG(OffPolicyAlgorithm):
             if steps >= self.param_noise.adaptation_interval and self.replay_buffer.size() > 0:
                 self._param_noise_last_adapt = self.num_timesteps
                 batch = self.replay_buffer.sample(self.batch_size, env=self._vec_normalize_env)
+                # As in the paper: perturb a scratch copy with the current stddev, measure, adapt
+                self.param_noise.perturb(self.actor, self.param_noise_probe)
                 distance = self.param_noise.adapt(self.actor, self.param_noise_probe, batch.observations)
                 self.logger.record("rollout/param_noise_distance", distance)
 
