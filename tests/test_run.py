@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import torch as th
 from gymnasium import spaces
-from stable_baselines3 import DDPG as SB3DDPG
 from stable_baselines3 import HerReplayBuffer
 from stable_baselines3.common.buffers import NStepReplayBuffer
 from stable_baselines3.common.callbacks import CheckpointCallback, EvalCallback, StopTrainingOnRewardThreshold
@@ -143,27 +142,6 @@ def test_set_env_get_set_parameters(small_kwargs):
     assert np.array_equal(model.predict(obs, deterministic=True)[0], other.predict(obs, deterministic=True)[0])
     with pytest.raises(ValueError):
         other.set_parameters({"nonexistent": {}}, exact_match=True)
-
-
-def test_same_parameters_as_sb3_ddpg():
-    """With the same seed and settings this DDPG and SB3's learn exactly the same networks."""
-    results = []
-    for cls in (DDPG, SB3DDPG):
-        noise = NormalActionNoise(np.zeros(1), 0.1 * np.ones(1))
-        model = cls(
-            "MlpPolicy",
-            "Pendulum-v1",
-            seed=5,
-            learning_starts=50,
-            buffer_size=1000,
-            batch_size=32,
-            policy_kwargs=dict(net_arch=[32, 32]),
-            action_noise=noise,
-            device="cpu",
-        )
-        model.learn(250)
-        results.append([p.detach().clone() for p in model.policy.parameters()])
-    assert all(th.equal(a, b) for a, b in zip(*results, strict=True))
 
 
 def test_seeded_runs_identical(small_kwargs):

@@ -224,6 +224,15 @@ class DDPG(OffPolicyAlgorithm):
             self.param_noise_probe = self.policy.make_actor(features_extractor=None)
             self.param_noise_probe.set_training_mode(False)
             self._param_noise_episode, self._param_noise_steps, self._param_noise_last_adapt = -1, 0, 0
+        # Parameter lists gathered once for the update: fused Polyak averaging, and the critic's own weights
+        # (not a features extractor it shares with the actor) frozen during the actor step
+        critic: list[th.Tensor] = list(self.critic.parameters())
+        actor: list[th.Tensor] = list(self.actor.parameters())
+        critic_target: list[th.Tensor] = list(self.critic_target.parameters())
+        actor_target: list[th.Tensor] = list(self.actor_target.parameters())
+        self._polyak_pairs = [(critic_target, critic), (actor_target, actor)]
+        actor_ids = {id(param) for param in actor}
+        self._critic_only_params = [param for param in critic if id(param) not in actor_ids]
         # Running mean and running var of batch norm layers, copied to the targets as SB3 does
         self.actor_batch_norm_stats = get_parameters_by_name(self.actor, ["running_"])
         self.critic_batch_norm_stats = get_parameters_by_name(self.critic, ["running_"])
@@ -276,15 +285,23 @@ class DDPG(OffPolicyAlgorithm):
             critic_loss.backward()
             self.critic.optimizer.step()
 
-            # Actor: deterministic policy gradient, maximise Q(s, mu(s))
+            # Actor: deterministic policy gradient, maximise Q(s, mu(s)). The critic's weights are frozen meanwhile:
+            # their gradients would be thrown away (SB3 computes them), only dQ/da flows back into the actor.
+            for param in self._critic_only_params:
+                param.requires_grad_(False)
             actor_loss = -self.critic.q1_forward(replay_data.observations, self.actor(replay_data.observations)).mean()
             self.actor.optimizer.zero_grad()
             actor_loss.backward()
+            for param in self._critic_only_params:
+                param.requires_grad_(True)
             self.actor.optimizer.step()
 
-            # Targets follow by Polyak averaging; batch norm running statistics are copied (SB3 GH issue #996)
-            polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
-            polyak_update(self.actor.parameters(), self.actor_target.parameters(), self.tau)
+            # Targets follow by Polyak averaging, target <- (1 - tau) * target + tau * online: SB3's arithmetic,
+            # in fused multi-tensor calls; batch norm running statistics are copied (SB3 GH issue #996)
+            with th.no_grad():
+                for targets, online in self._polyak_pairs:
+                    th._foreach_mul_(targets, 1.0 - self.tau)
+                    th._foreach_add_(targets, online, alpha=self.tau)
             polyak_update(self.critic_batch_norm_stats, self.critic_batch_norm_stats_target, 1.0)
             polyak_update(self.actor_batch_norm_stats, self.actor_batch_norm_stats_target, 1.0)
             critic_losses.append(critic_loss.detach())
@@ -472,6 +489,8 @@ class DDPG(OffPolicyAlgorithm):
             "critic_lr_schedule",
             "perturbed_actor",
             "param_noise_probe",
+            "_critic_only_params",
+            "_polyak_pairs",
         ]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:

@@ -293,6 +293,17 @@ class DDPGPolicy(TD3Policy):
         data.update(layer_norm=self.layer_norm, output_init=self.output_init, critic_action_layer=self.critic_action_layer)
         return data
 
+    def set_training_mode(self, mode: bool) -> None:
+        """
+        Put actor and critic in training or evaluation mode (this affects batch norm and dropout).
+        Skips the walk over all modules when they already are in that mode (SB3 calls this at every step).
+
+        :param mode: if true, set to training mode, else set to evaluation mode
+        """
+        if self.training == mode and self.actor.training == mode and self.critic.training == mode:
+            return
+        super().set_training_mode(mode)
+
     def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> Actor:
         actor_kwargs = self._update_features_extractor(self.actor_kwargs, features_extractor)
         return Actor(**actor_kwargs, layer_norm=self.layer_norm, output_init=self.output_init).to(self.device)
