@@ -18,7 +18,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml constraints.txt
 
 # Train DDPG on Pendulum-v1, print its evaluation return and where the learning-curve plot is.
 demo train: setup
-	$(VENV)/bin/sb3-ddpg train --env $(ENV) --n-timesteps $(STEPS) --seed 0 --run-dir runs/demo-$(ENV)
+	$(VENV)/bin/sb3-ddpg train --env $(ENV) --n-timesteps $(STEPS) --seed 0 --hyperparams hyperparams/ddpg.yml --run-dir runs/demo-$(ENV)
 
 # Fast tests (the README's test command; CI runs it too).
 test: setup
@@ -32,6 +32,8 @@ test-all: test test-slow
 
 lint: setup
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 type: setup
 	$(PY) -m mypy

@@ -7,7 +7,9 @@ import torch as th
 th.set_num_threads(1)
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-SMALL = dict(policy_kwargs=dict(net_arch=[32, 32]), buffer_size=2_000, learning_starts=50, batch_size=32, device="cpu")
+# SB3_DDPG_TEST_DEVICE=cuda runs the quick tests on a GPU (CI has none; see README "GPU")
+DEVICE = os.environ.get("SB3_DDPG_TEST_DEVICE", "cpu")
+SMALL = dict(policy_kwargs=dict(net_arch=[32, 32]), buffer_size=2_000, learning_starts=50, batch_size=32, device=DEVICE)
 
 
 @pytest.fixture

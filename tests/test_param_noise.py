@@ -115,13 +115,6 @@ def test_schedule_scales_desired_stddev():
     assert constant.desired_stddev == 0.2
 
 
-def test_intervals():
-    noise = AdaptiveParamNoise(adaptation_interval=50, perturb_interval=10)
-    assert noise.should_adapt(100) and not noise.should_adapt(101)
-    assert noise.should_perturb(20) and not noise.should_perturb(21)
-    assert not AdaptiveParamNoise().should_perturb(10)
-
-
 @pytest.mark.parametrize(
     "kwargs, match",
     [

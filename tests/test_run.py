@@ -64,9 +64,13 @@ def test_n_step_replay_uses_n_step_discount(small_kwargs):
     model = DDPG("MlpPolicy", "Pendulum-v1", n_steps=3, **small_kwargs)
     model.learn(150)
     assert isinstance(model.replay_buffer, NStepReplayBuffer)
-    sample = model.replay_buffer.sample(16)
+    sample = model.replay_buffer.sample(64)
     assert sample.discounts is not None
-    assert np.allclose(sample.discounts.numpy(), model.gamma**3)  # Pendulum never terminates early
+    discounts = sample.discounts.cpu().numpy().ravel()
+    # gamma**3, or a shorter window for the newest transitions whose next steps are not collected yet
+    allowed = np.array([model.gamma, model.gamma**2, model.gamma**3], dtype=np.float32)
+    assert np.isclose(discounts[:, None], allowed[None, :]).any(axis=1).all()
+    assert np.isclose(discounts, model.gamma**3).mean() > 0.9
 
 
 @pytest.mark.parametrize("vec_env_cls", [DummyVecEnv, SubprocVecEnv])

@@ -10,7 +10,7 @@ and of a perturbed copy, ``d = sqrt(mean((actor(obs) - perturbed_actor(obs))^2))
 
 This module works purely on torch modules; the algorithm decides when to call :meth:`perturb`
 (e.g. every ``perturb_interval`` env steps, or at episode starts when it is None) and :meth:`adapt`
-(every ``adaptation_interval`` gradient steps, on a batch of replay observations, as in the paper,
+(every ``adaptation_interval`` environment steps, on a batch of replay observations, as in the paper,
 with a scratch copy of the actor just perturbed with the current stddev).
 """
 
@@ -70,7 +70,7 @@ class AdaptiveParamNoise:
         perturbed copy (in the actor's output units, [-1, 1] for SB3), before the schedule's multiplier
     :param adaptation_coefficient: Factor (> 1) by which the weight stddev is divided when the distance is
         above the target, and multiplied otherwise
-    :param adaptation_interval: Number of gradient steps between two adaptations
+    :param adaptation_interval: Number of environment steps between two adaptations (DDPG counts them)
     :param perturb_interval: Number of environment steps between two perturbations of the exploration
         actor; None: perturb at the start of each episode only
     :param schedule: Multiplier of ``desired_action_stddev`` as a function of ``progress_remaining``
@@ -127,21 +127,6 @@ class AdaptiveParamNoise:
         """
         if self.schedule is not None:
             self.scale = self._schedule_value(progress_remaining)
-
-    def should_adapt(self, n_updates: int) -> bool:
-        """
-        :param n_updates: Number of gradient steps done so far
-        :return: Whether :meth:`adapt` is due (every ``adaptation_interval`` gradient steps)
-        """
-        return n_updates % self.adaptation_interval == 0
-
-    def should_perturb(self, num_timesteps: int) -> bool:
-        """
-        :param num_timesteps: Number of environment steps done so far
-        :return: Whether a new perturbation is due (every ``perturb_interval`` env steps);
-            always False when ``perturb_interval`` is None (perturb at episode starts instead)
-        """
-        return self.perturb_interval is not None and num_timesteps % self.perturb_interval == 0
 
     @torch.no_grad()
     def perturb(self, actor: nn.Module, perturbed_actor: nn.Module) -> None:

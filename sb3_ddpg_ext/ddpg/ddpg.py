@@ -2,7 +2,7 @@
 
 import io
 import pathlib
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import numpy as np
 import torch as th
@@ -12,11 +12,14 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.preprocessing import get_action_dim
 from stable_baselines3.common.save_util import save_to_pkl
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 from stable_baselines3.common.utils import FloatSchedule, get_parameters_by_name, polyak_update, update_learning_rate
 from torch.nn import functional as F
 
+from sb3_ddpg_ext.common.noise import check_noise_shape, update_noise_progress
+from sb3_ddpg_ext.common.param_noise import AdaptiveParamNoise
 from sb3_ddpg_ext.common.save import atomic_write, check_model_file, with_default_suffix
 from sb3_ddpg_ext.ddpg.policies import Actor, CnnPolicy, Critic, DDPGPolicy, MlpPolicy, MultiInputPolicy
 
@@ -41,21 +44,6 @@ def _check_action_space(action_space: spaces.Space) -> None:
             "actions rescaled to [low, high]. Give the Box finite low/high, e.g. with gymnasium.wrappers.ClipAction "
             "or RescaleAction."
         )
-
-
-def noise_shape(action_noise: ActionNoise) -> tuple[int, ...] | None:
-    """
-    Shape of the noise an ``ActionNoise`` produces, read from its parameters without drawing from any generator.
-
-    :param action_noise: The action noise (SB3's own, ours, or a user's)
-    :return: The shape, or ``None`` when it cannot be told without drawing
-    """
-    for attr in ("_mu", "mean", "_sigma", "sigma"):
-        value = getattr(action_noise, attr, None)
-        if value is not None:
-            return np.shape(value)
-    inner = getattr(action_noise, "noise", None) or getattr(action_noise, "base_noise", None)
-    return noise_shape(inner) if isinstance(inner, ActionNoise) else None
 
 
 class DDPG(OffPolicyAlgorithm):
@@ -106,6 +94,8 @@ class DDPG(OffPolicyAlgorithm):
     :param critic_weight_decay: L2 weight decay of the critic's optimizer (the paper uses 1e-2); 0 keeps SB3's
     :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
         the reported success rate, mean episode length, and mean reward over
+    :param param_noise: adaptive parameter-space noise (Plappert et al., 2017): rollouts use a perturbed copy of
+        the actor; combines with ``action_noise`` or replaces it. ``predict()`` always uses the clean actor.
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
@@ -146,6 +136,7 @@ class DDPG(OffPolicyAlgorithm):
         critic_learning_rate: float | Schedule | None = None,
         critic_weight_decay: float = 0.0,
         stats_window_size: int = 100,
+        param_noise: AdaptiveParamNoise | None = None,
     ):
         self._check_hyperparameters(tau, gamma, batch_size, buffer_size, learning_starts, critic_weight_decay)
         # Make the env here (as BaseAlgorithm would) so a bad action space gets our message, before any work
@@ -181,6 +172,9 @@ class DDPG(OffPolicyAlgorithm):
         self.actor_learning_rate = actor_learning_rate
         self.critic_learning_rate = critic_learning_rate
         self.critic_weight_decay = critic_weight_decay
+        self.param_noise = param_noise
+        # Steps over which noise schedules run: the budget of the last learn() that reset the step counter
+        self._noise_horizon: int | None = None
         if getattr(self, "action_space", None) is not None:  # None while load() rebuilds the model
             self._check_action_noise(action_noise)
 
@@ -208,20 +202,7 @@ class DDPG(OffPolicyAlgorithm):
             raise ValueError("Invalid DDPG hyperparameters: " + "; ".join(problems) + ".")
 
     def _check_action_noise(self, action_noise: ActionNoise | None) -> None:
-        if action_noise is None:
-            return
-        if not isinstance(action_noise, ActionNoise):
-            raise TypeError(
-                f"action_noise must be a stable_baselines3 ActionNoise, got {type(action_noise).__name__}; "
-                "build one with sb3_ddpg_ext.make_action_noise('normal', n_actions, 0.1)."
-            )
-        shape = noise_shape(action_noise)
-        action_dim = int(np.prod(self.action_space.shape))
-        if shape is not None and shape not in ((), (action_dim,)):
-            raise ValueError(
-                f"action_noise has shape {shape} but the action space {self.action_space} has dimension {action_dim}; "
-                f"build the noise with mean=np.zeros({action_dim}) and sigma of the same shape."
-            )
+        check_noise_shape(action_noise, get_action_dim(self.action_space))
 
     def _setup_model(self) -> None:
         super()._setup_model()
@@ -235,6 +216,14 @@ class DDPG(OffPolicyAlgorithm):
         if self.critic_weight_decay > 0:
             for group in self.critic.optimizer.param_groups:
                 group["weight_decay"] = self.critic_weight_decay
+        if self.param_noise is not None:
+            # The perturbed copy used for rollouts; rebuilt (not saved) and re-perturbed before its first use
+            self.perturbed_actor = self.policy.make_actor(features_extractor=None)
+            self.perturbed_actor.load_state_dict(self.actor.state_dict())
+            self.perturbed_actor.set_training_mode(False)
+            self.param_noise_probe = self.policy.make_actor(features_extractor=None)
+            self.param_noise_probe.set_training_mode(False)
+            self._param_noise_episode, self._param_noise_steps, self._param_noise_last_adapt = -1, 0, 0
         # Running mean and running var of batch norm layers, copied to the targets as SB3 does
         self.actor_batch_norm_stats = get_parameters_by_name(self.actor, ["running_"])
         self.critic_batch_norm_stats = get_parameters_by_name(self.critic, ["running_"])
@@ -332,7 +321,69 @@ class DDPG(OffPolicyAlgorithm):
         progress_bar: bool = False,
     ) -> tuple[int, Any]:
         self._check_action_noise(self.action_noise)
-        return super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
+        result = super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
+        if reset_num_timesteps or self._noise_horizon is None:
+            self._noise_horizon = self._total_timesteps
+        self._update_exploration()
+        return result
+
+    def _exploration_progress(self) -> float:
+        """
+        Progress remaining (1 -> 0) of the noise schedules. It equals SB3's ``progress_remaining`` in a fresh
+        ``learn()``, and a resumed ``learn(reset_num_timesteps=False)`` continues it instead of restarting it.
+        """
+        if not self._noise_horizon:
+            return 1.0
+        return max(0.0, 1.0 - self.num_timesteps / self._noise_horizon)
+
+    def _update_exploration(self) -> None:
+        """Set the noise scales from their schedules, in every per-env copy, and log them."""
+        progress = self._exploration_progress()
+        scale = update_noise_progress(self.action_noise, progress)
+        if scale is not None:
+            self.logger.record("rollout/noise_scale", scale)
+        if self.param_noise is not None:
+            self.param_noise.update_progress(progress)
+            self.logger.record("rollout/param_noise_stddev", self.param_noise.current_stddev)
+
+    def _on_step(self) -> None:
+        """Called after every environment step: advance the noise schedules and adapt parameter noise."""
+        self._update_exploration()
+        if self.param_noise is not None and self.num_timesteps >= self.learning_starts and self.replay_buffer is not None:
+            steps = self.num_timesteps - self._param_noise_last_adapt
+            if steps >= self.param_noise.adaptation_interval and self.replay_buffer.size() > 0:
+                self._param_noise_last_adapt = self.num_timesteps
+                batch = self.replay_buffer.sample(self.batch_size, env=self._vec_normalize_env)
+                # As in the paper: perturb a scratch copy with the current stddev, measure, adapt
+                self.param_noise.perturb(self.actor, self.param_noise_probe)
+                distance = self.param_noise.adapt(self.actor, self.param_noise_probe, batch.observations)
+                self.logger.record("rollout/param_noise_distance", distance)
+
+    def _sample_action(
+        self,
+        learning_starts: int,
+        action_noise: ActionNoise | None = None,
+        n_envs: int = 1,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if self.param_noise is None or self.num_timesteps < learning_starts:
+            return super()._sample_action(learning_starts, action_noise, n_envs)
+        # Parameter noise: act with the perturbed actor, re-perturbed at episode starts or every perturb_interval steps
+        interval = self.param_noise.perturb_interval
+        if (
+            self._episode_num != self._param_noise_episode
+            or self._param_noise_steps == 0
+            or (interval is not None and self._param_noise_steps >= interval)
+        ):
+            self.param_noise.perturb(self.actor, self.perturbed_actor)
+            self._param_noise_episode, self._param_noise_steps = self._episode_num, 0
+        self._param_noise_steps += 1
+        assert self._last_obs is not None, "self._last_obs was not set"
+        obs_tensor, _ = self.policy.obs_to_tensor(self._last_obs)
+        with th.no_grad():
+            scaled_action = self.perturbed_actor(obs_tensor).cpu().numpy().reshape((-1, get_action_dim(self.action_space)))
+        if action_noise is not None:
+            scaled_action = np.clip(scaled_action + action_noise(), -1, 1)
+        return self.policy.unscale_action(scaled_action), scaled_action
 
     def learn(
         self: SelfDDPG,
@@ -369,7 +420,10 @@ class DDPG(OffPolicyAlgorithm):
         if isinstance(path, io.BufferedIOBase):
             super().save(path, exclude, include)
             return
-        atomic_write(with_default_suffix(path, "zip"), lambda file: super(DDPG, self).save(file, exclude, include))
+        atomic_write(
+            with_default_suffix(path, "zip"),
+            lambda file: super(DDPG, self).save(cast(io.BufferedIOBase, file), exclude, include),
+        )
 
     def save_replay_buffer(self, path: str | pathlib.Path | io.BufferedIOBase) -> None:
         """
@@ -382,7 +436,9 @@ class DDPG(OffPolicyAlgorithm):
             save_to_pkl(path, self.replay_buffer, self.verbose)
             return
         buffer = self.replay_buffer
-        atomic_write(with_default_suffix(path, "pkl"), lambda file: save_to_pkl(file, buffer, self.verbose))
+        atomic_write(
+            with_default_suffix(path, "pkl"), lambda file: save_to_pkl(cast(io.BufferedIOBase, file), buffer, self.verbose)
+        )
 
     @classmethod
     def load(  # type: ignore[override]
@@ -414,6 +470,8 @@ class DDPG(OffPolicyAlgorithm):
             "critic_target",
             "actor_lr_schedule",
             "critic_lr_schedule",
+            "perturbed_actor",
+            "param_noise_probe",
         ]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
