@@ -90,8 +90,24 @@ def _check_value(name: str, value: Any, default: Any, where: str) -> None:
         raise ValueError(f"{where}: {name} must lie in (0, 1], got {value!r}")
 
 
+def _coerce(value: Any) -> Any:
+    """Read numbers that YAML 1.1 leaves as strings (PyYAML reads ``1e-4`` as "1e-4"), inside lists and mappings too."""
+    if isinstance(value, Mapping):
+        return {key: _coerce(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_coerce(item) for item in value]
+    if isinstance(value, str):
+        for number in (int, float):
+            try:
+                return number(value)
+            except ValueError:
+                continue
+    return value
+
+
 def _resolve_entry(name: str, spec: Any, default: Any, where: str) -> Any:
     """Check one entry of a study's search space and merge it with the parameter's default specification."""
+    spec = _coerce(spec)
     if not isinstance(spec, Mapping):
         _check_value(name, spec, default, where)
         return spec
