@@ -11,6 +11,7 @@ import pathlib
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import optuna
@@ -164,7 +165,7 @@ def write_plots(study: optuna.Study, folder: str | pathlib.Path) -> list[pathlib
 
     folder = pathlib.Path(folder)
     written = []
-    plots = {
+    plots: dict[str, Callable[[optuna.Study], Any]] = {
         "optimization_history": vis.plot_optimization_history,
         "param_importances": vis.plot_param_importances,
         "parallel_coordinate": vis.plot_parallel_coordinate,
@@ -179,6 +180,10 @@ def write_plots(study: optuna.Study, folder: str | pathlib.Path) -> list[pathlib
         except (ValueError, RuntimeError, ZeroDivisionError) as error:
             print(f"skipped {name}.png: {error}", file=sys.stderr)
     return written
+
+
+def _write_text(path: pathlib.Path, text: str) -> None:
+    path.write_text(text)
 
 
 def run_best(args: argparse.Namespace) -> int:
@@ -207,7 +212,7 @@ def run_best(args: argparse.Namespace) -> int:
         f"# Train with: sb3-ddpg train --env {env_id} --hyperparams {args.out}\n"
     )
     text = header + yaml.safe_dump({env_id: hyperparams}, sort_keys=False, default_flow_style=None)
-    atomic_replace(args.out, lambda tmp: tmp.write_text(text))
+    atomic_replace(args.out, lambda tmp: _write_text(tmp, text))
     print(f"wrote {args.out}: trial {trial.number}, value {trial.value:.2f}")
     csv = args.csv or (str(pathlib.Path(args.plots_dir) / "trials.csv") if args.plots_dir else None)
     if csv:

@@ -172,7 +172,7 @@ class Objective:
         eval_env = DummyVecEnv([lambda: Monitor(gym.make(self.env_id))])
         eval_env.seed(seed + EVAL_SEED_OFFSET)
         try:
-            n_actions = int(np.prod(eval_env.action_space.shape))
+            n_actions = int(np.prod(eval_env.action_space.shape or ()))
             kwargs = hyperparams_to_kwargs(hyperparams, n_actions, algo=self.algo)
             model = ALGOS[self.algo](policy, self.env_id, seed=seed, device=self.device, verbose=0, **kwargs)
             callback = TrialEvalCallback(
@@ -183,7 +183,8 @@ class Objective:
                 step_offset=index * self.n_timesteps,
             )
             model.learn(self.n_timesteps, callback=callback)
-            model.env.close()
+            if model.env is not None:
+                model.env.close()
         finally:
             eval_env.close()
         if callback.failure is not None:

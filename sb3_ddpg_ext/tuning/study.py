@@ -253,6 +253,17 @@ def _hide_password(url: str) -> str:
         return url
 
 
+def _with_installed_postgres_driver(url: str) -> str:
+    """SQLAlchemy 2.1 maps ``postgresql://`` to psycopg 3; use psycopg2 (this package's extra) when only it is installed."""
+    if not url.startswith("postgresql://"):
+        return url
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2") is not None:
+        return "postgresql+psycopg2://" + url[len("postgresql://") :]
+    return url
+
+
 def open_storage(url: str) -> optuna.storages.BaseStorage:
     """
     Open an Optuna storage, with heartbeats for relational databases so that a killed worker's trial is failed.
@@ -267,6 +278,7 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         folder = pathlib.Path(url[len("sqlite:///") :]).parent
         if not folder.is_dir():
             raise ConfigError(f"storage {url!r}: folder '{folder}' does not exist")
+    given, url = url, _with_installed_postgres_driver(url)
     engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         engine_kwargs["connect_args"] = {"timeout": 60}
@@ -280,7 +292,7 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
             )
     except Exception as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ConfigError(f"cannot open storage {_hide_password(url)!r}: {reason}") from error
+        raise ConfigError(f"cannot open storage {_hide_password(given)!r}: {reason}") from error
 
 
 def counts_toward_budget(trial: FrozenTrial, include_running: bool = True) -> bool:
