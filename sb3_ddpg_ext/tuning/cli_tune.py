@@ -1,0 +1,225 @@
+"""
+``sb3-ddpg tune`` (run or resume a study) and ``sb3-ddpg best`` (export its best trial, plots and a CSV).
+
+Several ``sb3-ddpg tune`` workers given the same ``--storage`` URL and study share one study; each stops when the study
+holds its total trial budget.
+"""
+
+import argparse
+import datetime
+import pathlib
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import optuna
+import yaml
+from optuna.trial import FrozenTrial, TrialState
+
+from sb3_ddpg_ext.config import ConfigError
+from sb3_ddpg_ext.tuning.study import (
+    PRUNERS,
+    SAMPLERS,
+    atomic_replace,
+    create_study,
+    load_study_config,
+    n_budgeted,
+    open_storage,
+    run_study,
+)
+
+
+def add_tune_arguments(parser: argparse.ArgumentParser) -> None:
+    """
+    Add the arguments of ``sb3-ddpg tune``.
+
+    :param parser: The subcommand's parser
+    """
+    parser.add_argument("--study", required=True, help="study file, e.g. tuning/studies/pendulum.yml")
+    parser.add_argument("--n-trials", type=int, help="total trial budget of the study, over all workers (default: the file's)")
+    parser.add_argument("--storage", help="Optuna storage URL (default: the file's, else sqlite:///<file's folder>/<name>.db)")
+    parser.add_argument("--study-name", help="study name in the storage (default: the file's name key, else its stem)")
+    parser.add_argument("--sampler", choices=SAMPLERS, help="Optuna sampler (default: the file's)")
+    parser.add_argument("--sampler-seed", type=int, help="sampler seed; give concurrent workers different seeds")
+    parser.add_argument("--pruner", choices=PRUNERS, help="Optuna pruner (default: the file's)")
+    parser.add_argument("--seeds", type=int, help="seeds per trial (default: the file's)")
+    parser.add_argument("--n-timesteps", type=int, help="training steps per seed of a trial (default: the file's)")
+    parser.add_argument("--n-jobs", type=int, default=1, help="parallel trials in this process (threads)")
+    parser.add_argument("--device", default="cpu", help="torch device of the trials")
+    parser.add_argument("--torch-threads", type=int, default=1, help="torch CPU threads per process (0: torch's default)")
+    parser.add_argument("--quiet", action="store_true", help="no line per trial")
+
+
+def _trial_line(study: optuna.Study, trial: FrozenTrial, n_trials: int, started: float) -> str:
+    if trial.state == TrialState.COMPLETE:
+        outcome = f"value {trial.value:.2f}"
+    elif trial.state == TrialState.PRUNED:
+        outcome = "budget surplus, not run" if trial.user_attrs.get("budget_surplus") else "pruned"
+    else:
+        outcome = f"failed: {trial.user_attrs.get('fail_reason', 'interrupted')}"[:160]
+    try:
+        best = f"best {study.best_value:.2f} (trial {study.best_trial.number})"
+    except ValueError:
+        best = "no completed trial yet"
+    elapsed = datetime.timedelta(seconds=round(time.monotonic() - started))
+    return f"[{n_budgeted(study, include_running=False)}/{n_trials}] trial {trial.number} {outcome} | {best} | {elapsed}"
+
+
+def run_tune(args: argparse.Namespace) -> int:
+    """
+    Run (or resume) a study until it holds its total trial budget; print one line per finished trial.
+
+    :param args: Parsed arguments of :func:`add_tune_arguments`
+    :return: Exit status
+    """
+    import torch as th
+
+    config = load_study_config(args.study)
+    for key in ("n_trials", "seeds", "n_timesteps"):
+        value = getattr(args, key, None)
+        if value is not None:
+            if value < 1:
+                raise ConfigError(f"--{key.replace('_', '-')} must be >= 1, got {value}")
+            setattr(config, key, value)
+    if args.n_jobs < 1:
+        raise ConfigError(f"--n-jobs must be >= 1, got {args.n_jobs}")
+    if args.torch_threads > 0:
+        th.set_num_threads(args.torch_threads)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = create_study(config, args.storage, args.study_name, args.sampler, args.pruner, args.sampler_seed)
+    started = time.monotonic()
+    done = n_budgeted(study, include_running=False)
+    print(
+        f"study '{study.study_name}' ({config.env_id}, {config.algo}): {done}/{config.n_trials} trials done, "
+        f"{config.seeds} seed(s) x {config.n_timesteps} steps per trial",
+        flush=True,
+    )
+    callbacks = [] if args.quiet else [lambda s, t: print(_trial_line(s, t, config.n_trials, started), flush=True)]
+    ran = run_study(study, config.make_objective(args.device), config.n_trials, args.n_jobs, callbacks)
+    try:
+        summary = f"best value {study.best_value:.2f} (trial {study.best_trial.number})"
+    except ValueError:
+        summary = "no completed trial"
+    print(f"ran {ran} trial(s); study holds {n_budgeted(study, include_running=False)}/{config.n_trials}; {summary}")
+    return 0
+
+
+def add_best_arguments(parser: argparse.ArgumentParser) -> None:
+    """
+    Add the arguments of ``sb3-ddpg best``.
+
+    :param parser: The subcommand's parser
+    """
+    parser.add_argument("--study", help="study file: its storage and name are the defaults of --storage / --study-name")
+    parser.add_argument("--storage", help="Optuna storage URL")
+    parser.add_argument("--study-name", help="study name in the storage")
+    parser.add_argument("--out", required=True, help="hyperparameter YAML to write (keyed by env id, RL Zoo style)")
+    parser.add_argument("--plots-dir", help="folder for the PNG plots (default: no plots)")
+    parser.add_argument("--csv", help="trials CSV to write (default: <plots-dir>/trials.csv when --plots-dir is given)")
+
+
+def best_hyperparams(study: optuna.Study) -> tuple[str, dict[str, Any], FrozenTrial]:
+    """
+    The best trial of a study as hyperparameters.
+
+    :param study: A study made by ``sb3-ddpg tune``
+    :return: Environment id, hyperparameters (``n_timesteps``, ``policy`` and the trial's), and the trial
+    """
+    try:
+        trial = study.best_trial
+    except ValueError as error:
+        raise ConfigError(f"study '{study.study_name}' has no completed trial yet") from error
+    config = study.user_attrs.get("config", {})
+    hyperparams = {"n_timesteps": config.get("n_timesteps"), "policy": "MlpPolicy", **trial.user_attrs["hyperparams"]}
+    return config.get("env_id", "env"), {key: value for key, value in hyperparams.items() if value is not None}, trial
+
+
+def _save_plot(plot: Any, path: pathlib.Path) -> None:
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    figure = np.asarray(plot).flat[0].figure
+    figure.set_size_inches(max(figure.get_size_inches()[0], 8), max(figure.get_size_inches()[1], 5))
+    figure.tight_layout()
+    atomic_replace(path, lambda tmp: figure.savefig(tmp, format="png", dpi=100))
+    plt.close(figure)
+
+
+def write_plots(study: optuna.Study, folder: str | pathlib.Path) -> list[pathlib.Path]:
+    """
+    Write Optuna's plots as PNG (optimization history, parameter importances, parallel coordinates, slices).
+    A plot Optuna cannot make yet (importances need two completed trials) is skipped with a message.
+
+    :param study: The study
+    :param folder: Destination folder
+    :return: The files written
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import warnings
+
+    from optuna.visualization import matplotlib as vis
+
+    folder = pathlib.Path(folder)
+    written = []
+    plots: dict[str, Callable[[optuna.Study], Any]] = {
+        "optimization_history": vis.plot_optimization_history,
+        "param_importances": vis.plot_param_importances,
+        "parallel_coordinate": vis.plot_parallel_coordinate,
+        "slice": vis.plot_slice,
+    }
+    for name, plot in plots.items():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # Optuna marks its matplotlib backend experimental
+                _save_plot(plot(study), folder / f"{name}.png")
+            written.append(folder / f"{name}.png")
+        except (ValueError, RuntimeError, ZeroDivisionError) as error:
+            print(f"skipped {name}.png: {error}", file=sys.stderr)
+    return written
+
+
+def _write_text(path: pathlib.Path, text: str) -> None:
+    path.write_text(text)
+
+
+def run_best(args: argparse.Namespace) -> int:
+    """
+    Write a study's best trial as a hyperparameter YAML (keyed by env id) that ``sb3-ddpg train --hyperparams``
+    reads, and optionally Optuna's plots (PNG) and the trials (CSV).
+
+    :param args: Parsed arguments of :func:`add_best_arguments`
+    :return: Exit status
+    """
+    storage, name = args.storage, args.study_name
+    if args.study:
+        config = load_study_config(args.study)
+        storage, name = storage or config.storage or config.default_storage(), name or config.name
+    if not storage or not name:
+        raise ConfigError("give --storage and --study-name, or --study with a study file")
+    try:
+        study = optuna.load_study(study_name=name, storage=open_storage(storage))
+    except KeyError as error:
+        raise ConfigError(f"no study named '{name}' in storage {storage!r}") from error
+    env_id, hyperparams, trial = best_hyperparams(study)
+    header = (
+        f"# Best trial {trial.number} of study '{name}' (value {trial.value:.2f}, "
+        f"{len(study.trials)} trials), written {datetime.date.today().isoformat()} by:\n"
+        f"#   sb3-ddpg best {shlex.join(sys.argv[2:]) if sys.argv[1:2] == ['best'] else ''}\n"
+        f"# Train with: sb3-ddpg train --env {env_id} --hyperparams {args.out}\n"
+    )
+    text = header + yaml.safe_dump({env_id: hyperparams}, sort_keys=False, default_flow_style=None)
+    atomic_replace(args.out, lambda tmp: _write_text(tmp, text))
+    print(f"wrote {args.out}: trial {trial.number}, value {trial.value:.2f}")
+    csv = args.csv or (str(pathlib.Path(args.plots_dir) / "trials.csv") if args.plots_dir else None)
+    if csv:
+        frame = study.trials_dataframe()
+        atomic_replace(csv, lambda tmp: frame.to_csv(tmp, index=False))
+        print(f"wrote {csv}: {len(frame)} trials")
+    if args.plots_dir:
+        for path in write_plots(study, args.plots_dir):
+            print(f"wrote {path}")
+    return 0

@@ -1,0 +1,467 @@
+"""
+Study files (``tuning/studies/*.yml``) and Optuna studies built from them, with Optuna's own samplers, pruners and
+storages. The default storage is a SQLite file beside the study file; any Optuna storage URL (PostgreSQL, MySQL) lets
+several workers on several machines share one study (Optuna's distributed mode). Re-running a study resumes it.
+
+The trial budget (``n_trials``) is the study's total over all workers and runs: finished trials (complete, pruned, or
+failed with a ``fail_reason``) count, and a worker starts no trial when finished plus running trials reach it. A failed
+trial without a ``fail_reason`` (interrupted by Ctrl-C, or whose worker was killed and missed its heartbeats) does not
+count, so resuming runs its replacement.
+"""
+
+import math
+import os
+import pathlib
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import optuna
+import yaml
+from optuna.trial import FrozenTrial, TrialState
+
+from sb3_ddpg_ext.config import ConfigError
+from sb3_ddpg_ext.tuning.objective import Objective
+from sb3_ddpg_ext.tuning.spaces import SPACES, resolve_space
+
+SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc")
+PRUNERS = ("median", "halving", "hyperband", "none")
+# Heartbeats let Optuna fail the trials of a killed worker (after grace_period seconds) so they can be replaced.
+HEARTBEAT_INTERVAL = 20
+GRACE_PERIOD = 60
+
+
+@dataclass
+class StudyConfig:
+    """
+    What a study file asks for.
+
+    :param name: Study name in the storage (default: the file's stem)
+    :param env_id: Gymnasium environment id
+    :param algo: ``ddpg`` (this package's), ``td3`` or ``sac`` (SB3's)
+    :param n_trials: Total trial budget of the study, over all workers and runs
+    :param n_timesteps: Training steps per seed of a trial
+    :param eval_freq: Evaluate every ``eval_freq`` environment steps
+    :param n_eval_episodes: Episodes per evaluation
+    :param seeds: Seeds per trial (``base_seed``, ``base_seed + 1``, ...)
+    :param base_seed: First seed
+    :param score_last_k: Number of last evaluations averaged into a seed's score
+    :param sampler: ``tpe``, ``random``, ``cmaes``, ``gp`` or ``qmc``
+    :param sampler_kwargs: Extra arguments of the Optuna sampler class
+    :param sampler_seed: Seed of the sampler
+    :param pruner: ``median``, ``halving``, ``hyperband`` or ``none``
+    :param pruner_kwargs: Extra arguments of the Optuna pruner class
+    :param storage: Optuna storage URL; None: ``sqlite:///<folder of the file>/<name>.db``
+    :param search_space: Narrowed or fixed parameters (see :func:`~sb3_ddpg_ext.tuning.spaces.resolve_space`)
+    :param hyperparams: Fixed hyperparameters of every trial (``buffer_size``, ``policy``, ...)
+    :param source: The file it was read from
+    """
+
+    env_id: str
+    name: str = "study"
+    algo: str = "ddpg"
+    n_trials: int = 20
+    n_timesteps: int = 10_000
+    eval_freq: int = 1_000
+    n_eval_episodes: int = 5
+    seeds: int = 1
+    base_seed: int = 0
+    score_last_k: int = 3
+    sampler: str = "tpe"
+    sampler_kwargs: dict[str, Any] = field(default_factory=dict)
+    sampler_seed: int = 0
+    pruner: str = "median"
+    pruner_kwargs: dict[str, Any] = field(default_factory=dict)
+    storage: str | None = None
+    search_space: dict[str, Any] = field(default_factory=dict)
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+    source: str = "<study>"
+
+    def default_storage(self) -> str:
+        """SQLite file beside the study file, named after the study."""
+        folder = pathlib.Path(self.source).resolve().parent if self.source != "<study>" else pathlib.Path.cwd()
+        return f"sqlite:///{folder / (self.name + '.db')}"
+
+    def make_objective(self, device: str = "cpu") -> Objective:
+        """
+        The study's objective.
+
+        :param device: Torch device of the trials
+        :return: The objective
+        """
+        return Objective(
+            self.env_id,
+            algo=self.algo,
+            space=resolve_space(self.algo, self.search_space, self.source),
+            hyperparams=self.hyperparams,
+            n_timesteps=self.n_timesteps,
+            eval_freq=self.eval_freq,
+            n_eval_episodes=self.n_eval_episodes,
+            seeds=self.seeds,
+            base_seed=self.base_seed,
+            score_last_k=self.score_last_k,
+            device=device,
+        )
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _nonnegative_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+# key -> (check, what is allowed)
+_SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "name": (lambda v: isinstance(v, str) and v.strip() != "", "a non-empty string"),
+    "env_id": (lambda v: isinstance(v, str) and v.strip() != "", "a Gymnasium environment id such as Pendulum-v1"),
+    "algo": (lambda v: v in SPACES, f"one of {list(SPACES)}"),
+    "n_trials": (_positive_int, "an integer >= 1"),
+    "n_timesteps": (_positive_int, "an integer >= 1"),
+    "eval_freq": (_positive_int, "an integer >= 1"),
+    "n_eval_episodes": (_positive_int, "an integer >= 1"),
+    "seeds": (_positive_int, "an integer >= 1"),
+    "base_seed": (_nonnegative_int, "an integer >= 0"),
+    "score_last_k": (_positive_int, "an integer >= 1"),
+    "sampler": (lambda v: v in SAMPLERS, f"one of {list(SAMPLERS)}"),
+    "sampler_kwargs": (lambda v: isinstance(v, dict), "a mapping of Optuna sampler arguments"),
+    "sampler_seed": (_nonnegative_int, "an integer >= 0"),
+    "pruner": (lambda v: v in PRUNERS, f"one of {list(PRUNERS)}"),
+    "pruner_kwargs": (lambda v: isinstance(v, dict), "a mapping of Optuna pruner arguments"),
+    "storage": (lambda v: v is None or (isinstance(v, str) and "://" in v), "an Optuna storage URL such as sqlite:///x.db"),
+    "search_space": (lambda v: isinstance(v, dict), "a mapping of parameter names to ranges, choices or fixed values"),
+    "hyperparams": (lambda v: isinstance(v, dict), "a mapping of fixed hyperparameters"),
+}
+
+
+def study_config_from_dict(data: Mapping[str, Any], source: str = "<study>") -> StudyConfig:
+    """
+    Check a study description and build its :class:`StudyConfig`.
+
+    :param data: The description (a study file's content)
+    :param source: Where it comes from, for error messages
+    :return: The configuration
+    :raises ConfigError: (a ``ValueError``) naming the source, the key and what is allowed
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: a study file must hold a mapping of keys to values, got {type(data).__name__}")
+    unknown = sorted(str(key) for key in data if key not in _SCHEMA)
+    if unknown:
+        raise ConfigError(f"{source}: unknown key(s) {unknown}; allowed: {list(_SCHEMA)}")
+    if "env_id" not in data:
+        raise ConfigError(f"{source}: missing key 'env_id' ({_SCHEMA['env_id'][1]})")
+    values = {key: value for key, value in data.items() if value is not None or key == "storage"}
+    for key, value in values.items():
+        check, allowed = _SCHEMA[key]
+        if not check(value):
+            raise ConfigError(f"{source}: {key}={value!r} ({type(value).__name__}) is not allowed; expected {allowed}")
+    values.setdefault("name", pathlib.Path(source).stem if source != "<study>" else "study")
+    config = StudyConfig(**values, source=source)
+    if config.eval_freq > config.n_timesteps:
+        raise ConfigError(f"{source}: eval_freq={config.eval_freq} exceeds n_timesteps={config.n_timesteps}: no evaluation")
+    if config.score_last_k > config.n_timesteps // config.eval_freq:
+        raise ConfigError(
+            f"{source}: score_last_k={config.score_last_k} exceeds the {config.n_timesteps // config.eval_freq} "
+            "evaluations of a seed (n_timesteps // eval_freq)"
+        )
+    try:
+        gym.spec(config.env_id)
+    except gym.error.Error as error:
+        raise ConfigError(f"{source}: env_id={config.env_id!r} is not a registered Gymnasium environment: {error}") from error
+    try:
+        resolve_space(config.algo, config.search_space, source)
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
+    return config
+
+
+def load_study_config(path: str | pathlib.Path) -> StudyConfig:
+    """
+    Read and check a study file.
+
+    :param path: YAML file (read with ``yaml.safe_load``)
+    :return: The configuration
+    :raises ConfigError: naming the file, the key and what is allowed
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise ConfigError(f"study file '{path}' does not exist")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ConfigError(f"study file '{path}' is not valid YAML: {error}") from error
+    return study_config_from_dict(data or {}, str(path))
+
+
+def make_sampler(name: str, seed: int | None = None, kwargs: Mapping[str, Any] | None = None) -> optuna.samplers.BaseSampler:
+    """
+    Build one of Optuna's samplers.
+
+    :param name: ``tpe``, ``random``, ``cmaes``, ``gp`` or ``qmc``
+    :param seed: Its seed
+    :param kwargs: Extra arguments of its class
+    :return: The sampler
+    """
+    classes: dict[str, Callable[..., optuna.samplers.BaseSampler]] = {
+        "tpe": optuna.samplers.TPESampler,
+        "random": optuna.samplers.RandomSampler,
+        "cmaes": optuna.samplers.CmaEsSampler,
+        "gp": optuna.samplers.GPSampler,
+        "qmc": optuna.samplers.QMCSampler,
+    }
+    if name not in classes:
+        raise ConfigError(f"unknown sampler {name!r}; allowed: {list(classes)}")
+    try:
+        return classes[name](seed=seed, **dict(kwargs or {}))
+    except TypeError as error:
+        raise ConfigError(f"sampler_kwargs for sampler {name!r}: {error}") from error
+    except ImportError as error:
+        raise ConfigError(f"sampler {name!r} needs a package that is not installed: {error}") from error
+
+
+def make_pruner(name: str, kwargs: Mapping[str, Any] | None = None) -> optuna.pruners.BasePruner:
+    """
+    Build one of Optuna's pruners.
+
+    :param name: ``median``, ``halving`` (successive halving), ``hyperband`` or ``none``
+    :param kwargs: Extra arguments of its class
+    :return: The pruner
+    """
+    classes: dict[str, Callable[..., optuna.pruners.BasePruner]] = {
+        "median": optuna.pruners.MedianPruner,
+        "halving": optuna.pruners.SuccessiveHalvingPruner,
+        "hyperband": optuna.pruners.HyperbandPruner,
+        "none": optuna.pruners.NopPruner,
+    }
+    if name not in classes:
+        raise ConfigError(f"unknown pruner {name!r}; allowed: {list(classes)}")
+    try:
+        return classes[name](**dict(kwargs or {}))
+    except TypeError as error:
+        raise ConfigError(f"pruner_kwargs for pruner {name!r}: {error}") from error
+
+
+def _hide_password(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def _with_installed_postgres_driver(url: str) -> str:
+    """SQLAlchemy 2.1 maps ``postgresql://`` to psycopg 3; use psycopg2 (this package's extra) when only it is installed."""
+    if not url.startswith("postgresql://"):
+        return url
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2") is not None:
+        return "postgresql+psycopg2://" + url[len("postgresql://") :]
+    return url
+
+
+def open_storage(url: str) -> optuna.storages.BaseStorage:
+    """
+    Open an Optuna storage, with heartbeats for relational databases so that a killed worker's trial is failed.
+
+    :param url: Storage URL (``sqlite:///file.db``, ``postgresql://user@host:port/db``, ...)
+    :return: The storage
+    :raises ConfigError: when the URL is malformed or the database cannot be reached
+    """
+    if not isinstance(url, str) or "://" not in url:
+        raise ConfigError(f"storage {url!r} is not a storage URL; expected e.g. sqlite:///study.db or postgresql://...")
+    if url.startswith("sqlite:///"):
+        folder = pathlib.Path(url[len("sqlite:///") :]).parent
+        if not folder.is_dir():
+            raise ConfigError(f"storage {url!r}: folder '{folder}' does not exist")
+    given, url = url, _with_installed_postgres_driver(url)
+    engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        engine_kwargs["connect_args"] = {"timeout": 60}
+    elif url.startswith("postgresql"):
+        engine_kwargs["connect_args"] = {"connect_timeout": 10}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats are "experimental"
+            return optuna.storages.RDBStorage(
+                url, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_INTERVAL, grace_period=GRACE_PERIOD
+            )
+    except Exception as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ConfigError(f"cannot open storage {_hide_password(given)!r}: {reason}") from error
+
+
+def counts_toward_budget(trial: FrozenTrial, include_running: bool = True) -> bool:
+    """
+    Whether a trial uses up the study's trial budget.
+
+    :param trial: The trial
+    :param include_running: Whether running trials count (a worker deciding to start one counts them)
+    """
+    if trial.user_attrs.get("budget_surplus"):
+        return False
+    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+        return True
+    if trial.state == TrialState.FAIL:
+        return "fail_reason" in trial.user_attrs
+    return include_running and trial.state == TrialState.RUNNING
+
+
+def n_budgeted(study: optuna.Study, include_running: bool = True) -> int:
+    """
+    Number of the study's trials that use up its budget (see :func:`counts_toward_budget`).
+
+    :param study: The study
+    :param include_running: Whether running trials count
+    """
+    return sum(counts_toward_budget(trial, include_running) for trial in study.get_trials(deepcopy=False))
+
+
+class BudgetedObjective:
+    """
+    Wraps an objective so that a trial started once the budget was reached (two workers deciding at the same moment)
+    is pruned at once, marked ``budget_surplus`` and not counted, and the worker stops.
+
+    :param objective: The objective
+    :param n_trials: The study's total budget
+    """
+
+    def __init__(self, objective: Callable[[optuna.Trial], float], n_trials: int):
+        self.objective = objective
+        self.n_trials = n_trials
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        earlier = [
+            other
+            for other in trial.study.get_trials(deepcopy=False)
+            if other.number < trial.number and counts_toward_budget(other, include_running=True)
+        ]
+        if len(earlier) >= self.n_trials:
+            trial.set_user_attr("budget_surplus", True)
+            trial.study.stop()
+            raise optuna.TrialPruned(f"the study's budget of {self.n_trials} trials was already reached")
+        return self.objective(trial)
+
+
+class StopAtBudget:
+    """
+    Optuna callback that stops this worker once finished plus running trials reach the budget, counted over all
+    workers (like ``optuna.study.MaxTrialsCallback``, which counts finished trials only).
+
+    :param n_trials: The study's total budget
+    """
+
+    def __init__(self, n_trials: int):
+        self.n_trials = n_trials
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        if n_budgeted(study, include_running=True) >= self.n_trials:
+            study.stop()
+
+
+def create_study(
+    config: StudyConfig,
+    storage: str | None = None,
+    study_name: str | None = None,
+    sampler: str | None = None,
+    pruner: str | None = None,
+    sampler_seed: int | None = None,
+) -> optuna.Study:
+    """
+    Create the study, or load it when it exists (``load_if_exists=True``), so re-running a command resumes it.
+
+    :param config: The study configuration
+    :param storage: Storage URL (default: the config's, else a SQLite file beside the study file)
+    :param study_name: Study name (default: the config's)
+    :param sampler: Sampler name (default: the config's)
+    :param pruner: Pruner name (default: the config's)
+    :param sampler_seed: Sampler seed (default: the config's); when the study already has trials, their number is
+        added so a resumed run does not replay the same draws
+    :return: The Optuna study, maximizing the evaluation return
+    """
+    storage_obj = open_storage(storage or config.storage or config.default_storage())
+    name = study_name or config.name
+    sampler_name = sampler or config.sampler
+    pruner_obj = make_pruner(pruner or config.pruner, config.pruner_kwargs if pruner in (None, config.pruner) else None)
+    seed = config.sampler_seed if sampler_seed is None else sampler_seed
+    try:
+        existing = optuna.load_study(study_name=name, storage=storage_obj)
+        seed += len(existing.get_trials(deepcopy=False))
+    except KeyError:
+        pass
+    sampler_kwargs = config.sampler_kwargs if sampler in (None, config.sampler) else None
+    sampler_obj = make_sampler(sampler_name, seed, sampler_kwargs)
+    study = optuna.create_study(
+        storage=storage_obj,
+        study_name=name,
+        sampler=sampler_obj,
+        pruner=pruner_obj,
+        direction="maximize",
+        load_if_exists=True,
+    )
+    if "config" not in study.user_attrs:
+        study.set_user_attr(
+            "config",
+            {"env_id": config.env_id, "algo": config.algo, "n_timesteps": config.n_timesteps, "source": config.source},
+        )
+    return study
+
+
+def run_study(
+    study: optuna.Study,
+    objective: Callable[[optuna.Trial], float],
+    n_trials: int,
+    n_jobs: int = 1,
+    callbacks: list[Callable[[optuna.Study, FrozenTrial], None]] | None = None,
+) -> int:
+    """
+    Run trials until the study holds ``n_trials`` budgeted trials (over all workers), then return.
+
+    :param study: The study
+    :param objective: The objective
+    :param n_trials: Total budget of the study
+    :param n_jobs: Parallel trials in this process (Optuna's threads; scores then depend on thread timing)
+    :param callbacks: More Optuna callbacks (progress display)
+    :return: Number of trials this call ran
+    """
+    before = {trial.number for trial in study.get_trials(deepcopy=False)}
+    if n_budgeted(study) >= n_trials:
+        return 0
+    study.optimize(
+        BudgetedObjective(objective, n_trials),
+        n_trials=None,
+        n_jobs=n_jobs,
+        callbacks=[StopAtBudget(n_trials), *(callbacks or [])],
+        gc_after_trial=True,
+    )
+    return len({trial.number for trial in study.get_trials(deepcopy=False)} - before)
+
+
+def atomic_replace(path: str | pathlib.Path, write: Callable[[pathlib.Path], None]) -> pathlib.Path:
+    """
+    Write ``path`` through ``write(temporary_path)`` then move the result onto ``path``, so readers never see a
+    half-written file.
+
+    :param path: Destination
+    :param write: Writes the complete file at the path it is given
+    :return: The destination
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def finite_or_none(value: float | None) -> float | None:
+    """``value`` when it is a finite number, else None (for display)."""
+    return value if value is not None and math.isfinite(value) else None

@@ -1,0 +1,295 @@
+"""Tuning: sampling functions, converters, objective, studies through the CLI (SQLite), and two workers on PostgreSQL."""
+
+import math
+import os
+import pathlib
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import optuna
+import pytest
+import yaml
+from optuna.trial import FixedTrial, TrialState
+
+from sb3_ddpg_ext import DDPG
+from sb3_ddpg_ext.cli import main
+from sb3_ddpg_ext.common.noise import GaussianNoise, OrnsteinUhlenbeckNoise
+from sb3_ddpg_ext.common.param_noise import AdaptiveParamNoise
+from sb3_ddpg_ext.config import ConfigError, build_run_config, read_hyperparams
+from sb3_ddpg_ext.tuning.objective import Objective
+from sb3_ddpg_ext.tuning.spaces import (
+    resolve_space,
+    sample_ddpg_params,
+    sample_sac_params,
+    sample_td3_params,
+    to_ddpg_kwargs,
+    to_hyperparams,
+)
+from sb3_ddpg_ext.tuning.study import (
+    counts_toward_budget,
+    create_study,
+    load_study_config,
+    make_pruner,
+    make_sampler,
+    open_storage,
+)
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+DDPG_VALUES = {
+    "actor_learning_rate": 1e-3,
+    "critic_learning_rate": 3e-4,
+    "tau": 0.01,
+    "one_minus_gamma": 0.02,
+    "log2_batch_size": 5,
+    "net_arch": "small",
+    "train_freq": 4,
+    "learning_starts": 100,
+    "noise_type": "gaussian",
+    "noise_std": 0.2,
+    "noise_schedule": "exponential",
+    "noise_final_fraction": 0.1,
+}
+# A study small enough for tests: 400 steps per trial, one evaluation episode every 200 steps
+TINY_STUDY = {
+    "env_id": "Pendulum-v1",
+    "n_trials": 2,
+    "n_timesteps": 400,
+    "eval_freq": 200,
+    "n_eval_episodes": 1,
+    "score_last_k": 1,
+    "sampler": "random",
+    "pruner": "none",
+    "search_space": {"net_arch": "small", "learning_starts": 100, "train_freq": 1, "log2_batch_size": 5},
+    "hyperparams": {"buffer_size": 2000},
+}
+
+
+def write_study(folder: pathlib.Path, name: str = "tiny", **changes) -> pathlib.Path:
+    path = folder / f"{name}.yml"
+    path.write_text(yaml.safe_dump({**TINY_STUDY, **changes}))
+    return path
+
+
+def test_sampling_functions_with_fixed_trial():
+    params = sample_ddpg_params(FixedTrial(DDPG_VALUES))
+    assert params == {**DDPG_VALUES, "gradient_steps": -1}
+    # No noise: its std and schedule are not sampled at all
+    quiet = {key: value for key, value in DDPG_VALUES.items() if not key.startswith("noise")}
+    assert sample_ddpg_params(FixedTrial({**quiet, "noise_type": "none"}))["noise_type"] == "none"
+    assert "noise_final_fraction" not in sample_ddpg_params(FixedTrial({**DDPG_VALUES, "noise_schedule": "constant"}))
+    common = {key: DDPG_VALUES[key] for key in ("tau", "one_minus_gamma", "log2_batch_size", "net_arch", "train_freq")}
+    common["learning_starts"] = 100
+    td3 = sample_td3_params(
+        FixedTrial({**common, "learning_rate": 1e-3, "noise_type": "ou", "noise_std": 0.3, "target_policy_noise": 0.2})
+    )
+    assert td3["noise_std"] == 0.3 and "actor_learning_rate" not in td3
+    assert sample_sac_params(FixedTrial({**common, "learning_rate": 1e-3, "ent_coef": "auto"}))["ent_coef"] == "auto"
+
+
+def test_space_narrowed_and_fixed_values_are_respected():
+    space = {"tau": {"low": 0.001, "high": 0.002}, "net_arch": "big", "noise_type": {"choices": ["ou", "none"]}, "tau_": None}
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['tau_'\]"):
+        sample_ddpg_params(FixedTrial(DDPG_VALUES), space)
+    del space["tau_"]
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(10):
+        trial = study.ask()
+        params = sample_ddpg_params(trial, space)
+        assert 0.001 <= params["tau"] <= 0.002
+        assert params["net_arch"] == "big" and "net_arch" not in trial.params  # fixed: not sampled
+        assert params["noise_type"] in ("ou", "none")
+        study.tell(trial, 0.0)
+    assert to_hyperparams(params)["policy_kwargs"] == {"net_arch": [400, 300]}
+
+
+@pytest.mark.parametrize("noise_type", ["gaussian", "ou", "parameter", "none"])
+def test_converter_output_is_accepted_by_ddpg(noise_type):
+    values = {**DDPG_VALUES, "noise_type": noise_type}
+    kwargs = to_ddpg_kwargs(values, n_actions=1)
+    model = DDPG("MlpPolicy", "Pendulum-v1", buffer_size=1000, device="cpu", **kwargs)
+    assert model.batch_size == 32 and math.isclose(model.gamma, 0.98) and model.tau == 0.01
+    assert model.actor_learning_rate == 1e-3 and model.critic_learning_rate == 3e-4
+    assert [layer.out_features for layer in model.actor.mu if hasattr(layer, "out_features")] == [64, 64, 1]
+    expected = {"gaussian": GaussianNoise, "ou": OrnsteinUhlenbeckNoise}.get(noise_type)
+    assert (model.action_noise is None) == (expected is None)
+    if expected is not None:
+        assert isinstance(model.action_noise, expected)
+        assert math.isclose(model.action_noise.scale, 1.0)
+    assert isinstance(model.param_noise, AdaptiveParamNoise) == (noise_type == "parameter")
+    # The YAML form reads back to the same arguments
+    hyperparams = yaml.safe_load(yaml.safe_dump(to_hyperparams(values)))
+    again = build_run_config(hyperparams, n_actions=1).algo_kwargs
+    assert set(again) == set(kwargs) and again["batch_size"] == kwargs["batch_size"]
+
+
+def test_objective_is_deterministic_and_reports_failures():
+    space = resolve_space("ddpg", TINY_STUDY["search_space"])
+    objective = Objective(
+        "Pendulum-v1",
+        space=space,
+        hyperparams={"buffer_size": 2000},
+        n_timesteps=400,
+        eval_freq=200,
+        n_eval_episodes=1,
+        seeds=2,
+        score_last_k=2,
+    )
+    values = {key: value for key, value in DDPG_VALUES.items() if key in space and isinstance(space[key], dict)}
+    first, second = FixedTrial(values), FixedTrial(values)
+    assert objective(first) == objective(second)
+    assert first.user_attrs["seed_scores"] == second.user_attrs["seed_scores"] and len(first.user_attrs["seed_scores"]) == 2
+    objective.space = resolve_space(
+        "ddpg", {**TINY_STUDY["search_space"], "critic_learning_rate": {"low": 1e-5, "high": 1e30}}
+    )
+    diverging = FixedTrial({**values, "critic_learning_rate": 1e30})
+    assert math.isnan(objective(diverging))
+    assert "non-finite loss" in diverging.user_attrs["fail_reason"]
+
+
+def test_tune_resumes_to_budget_and_best_writes_config_plots_csv(tmp_path, capsys):
+    study_file = write_study(tmp_path)
+    assert main(["tune", "--study", str(study_file), "--n-trials", "2"]) == 0
+    storage = f"sqlite:///{tmp_path / 'tiny.db'}"  # default: beside the study file
+    study = optuna.load_study(study_name="tiny", storage=storage)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 2
+    # Same command with a total budget of 4: resumes, runs 2 more; then nothing more to do
+    assert main(["tune", "--study", str(study_file), "--n-trials", "4"]) == 0
+    assert main(["tune", "--study", str(study_file), "--n-trials", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "ran 2 trial(s)" in out and "ran 0 trial(s)" in out and "[4/4]" in out
+    study = optuna.load_study(study_name="tiny", storage=storage)
+    assert [t.number for t in study.trials] == [0, 1, 2, 3] and all(t.state == TrialState.COMPLETE for t in study.trials)
+
+    best_file, plots = tmp_path / "out" / "best.yml", tmp_path / "plots"
+    argv = ["best", "--storage", storage, "--study-name", "tiny", "--out", str(best_file), "--plots-dir", str(plots)]
+    assert main(argv) == 0
+    best = yaml.safe_load(best_file.read_text())
+    section = best["Pendulum-v1"]
+    assert section["n_timesteps"] == 400 and section["policy_kwargs"] == {"net_arch": [64, 64]}
+    assert section == {"n_timesteps": 400, "policy": "MlpPolicy", **study.best_trial.user_attrs["hyperparams"]}
+    kwargs = build_run_config(read_hyperparams(best_file, "Pendulum-v1"), n_actions=1).algo_kwargs
+    DDPG("MlpPolicy", "Pendulum-v1", device="cpu", **kwargs)
+    for name in ("optimization_history", "param_importances", "parallel_coordinate", "slice"):
+        assert (plots / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+    csv = (plots / "trials.csv").read_text().splitlines()
+    assert len(csv) == 5 and "value" in csv[0]
+    assert not list(tmp_path.rglob(".*.tmp*"))  # atomic writes leave no temporary file
+
+
+def test_failing_trial_is_recorded_and_study_goes_on(tmp_path, capsys):
+    space = {**TINY_STUDY["search_space"], "critic_learning_rate": {"choices": [1e-3, 1e30]}}
+    study_file = write_study(tmp_path, "failing", search_space=space, n_trials=3)
+    study = create_study(load_study_config(study_file))
+    for lr in (1e30, 1e-3):  # the first trial diverges at its first update
+        study.enqueue_trial({"critic_learning_rate": lr})
+    assert main(["tune", "--study", str(study_file)]) == 0
+    trials = optuna.load_study(study_name="failing", storage=f"sqlite:///{tmp_path / 'failing.db'}").trials
+    assert [t.state for t in trials[:2]] == [TrialState.FAIL, TrialState.COMPLETE] and len(trials) == 3
+    assert "non-finite loss" in trials[0].user_attrs["fail_reason"]
+    assert counts_toward_budget(trials[0])  # a failed trial with a reason uses up the budget
+    assert "failed: non-finite loss" in capsys.readouterr().out
+
+
+def test_bad_input_names_file_key_and_allowed(tmp_path):
+    with pytest.raises(ConfigError, match=r"bad\.yml: n_timesteps='many' \(str\) is not allowed; expected an integer >= 1"):
+        load_study_config(write_study(tmp_path, "bad", n_timesteps="many"))
+    with pytest.raises(ConfigError, match=r"bad\.yml: unknown parameter\(s\) \['learning_rat'\] for ddpg; known: \["):
+        load_study_config(write_study(tmp_path, "bad", search_space={"learning_rat": 1e-3}))
+    with pytest.raises(ConfigError, match=r"search_space\.noise_type: noise_type='pink' is not allowed; allowed: \["):
+        load_study_config(write_study(tmp_path, "bad", search_space={"noise_type": {"choices": ["ou", "pink"]}}))
+    with pytest.raises(ConfigError, match=r"bad\.yml: sampler='anneal' \(str\) is not allowed; expected one of \['tpe'"):
+        load_study_config(write_study(tmp_path, "bad", sampler="anneal"))
+    with pytest.raises(ConfigError, match=r"bad\.yml: unknown key\(s\) \['n_trails'\]"):
+        load_study_config(write_study(tmp_path, "bad", n_trails=3))
+    with pytest.raises(ConfigError, match=r"env_id='Pendulum-v9' is not a registered Gymnasium environment"):
+        load_study_config(write_study(tmp_path, "bad", env_id="Pendulum-v9"))
+    with pytest.raises(ConfigError, match="unknown sampler 'anneal'; allowed"):
+        make_sampler("anneal")
+    with pytest.raises(ConfigError, match="unknown pruner 'mean'; allowed"):
+        make_pruner("mean")
+    with pytest.raises(ConfigError, match="pruner_kwargs for pruner 'median'"):
+        make_pruner("median", {"n_warmup": 3})
+    with pytest.raises(SystemExit):  # argparse: invalid choice, with the allowed ones
+        main(["tune", "--study", "x.yml", "--sampler", "anneal"])
+    with pytest.raises(ConfigError, match=r"cannot open storage 'postgresql://tuner:\*\*\*@127\.0\.0\.1:1/optuna'"):
+        open_storage("postgresql://tuner:secret@127.0.0.1:1/optuna")
+    assert main(["tune", "--study", str(write_study(tmp_path, "ok")), "--storage", "sqlite:////no/such/dir/x.db"]) == 2
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def postgres_url():
+    """A PostgreSQL server of its own on loopback, in a temporary folder, stopped at the end."""
+    binaries = [shutil.which(name) for name in ("initdb", "pg_ctl")]
+    if not all(binaries):
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found; install them with: apt-get install -y postgresql")
+    initdb, pg_ctl = binaries
+    folder = tempfile.mkdtemp(prefix="sb3-ddpg-pg-")
+    prefix: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        shutil.chown(folder, "postgres")
+        prefix = ["runuser", "-u", "postgres", "--"]
+    data, port = os.path.join(folder, "data"), _free_port()
+    subprocess.run([*prefix, initdb, "-D", data, "-A", "trust", "-U", "tuner"], check=True, capture_output=True)
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(
+        [*prefix, pg_ctl, "-D", data, "-o", options, "-l", os.path.join(folder, "log"), "-w", "start"],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql://tuner@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*prefix, pg_ctl, "-D", data, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.postgres
+def test_two_workers_share_one_postgres_study(tmp_path, postgres_url):
+    study_file = write_study(tmp_path, "shared", n_trials=5, sampler="tpe", pruner="median")
+    create_study(load_study_config(study_file), storage=postgres_url)  # create the tables once, before the workers
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MPLBACKEND": "Agg"}
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sb3_ddpg_ext.tuning",
+                "tune",
+                "--study",
+                str(study_file),
+                "--storage",
+                postgres_url,
+                "--sampler-seed",
+                str(seed),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        for seed in (1, 2)
+    ]
+    outputs = [worker.communicate(timeout=120)[0] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], outputs
+    study = optuna.load_study(study_name="shared", storage=open_storage(postgres_url))
+    trials = study.get_trials()
+    numbers = [trial.number for trial in trials]
+    assert sorted(numbers) == list(range(len(trials)))  # every trial recorded once
+    assert not [trial for trial in trials if trial.state in (TrialState.RUNNING, TrialState.WAITING)]
+    assert sum(counts_toward_budget(trial) for trial in trials) == 5  # the total budget, not 5 per worker
+    # Each trial was run by exactly one worker
+    ran = [set(map(int, re.findall(r"\] trial (\d+) ", output))) for output in outputs]
+    assert ran[0] and ran[1] and not ran[0] & ran[1] and ran[0] | ran[1] == set(numbers), outputs
+    assert np.isfinite(study.best_value)
