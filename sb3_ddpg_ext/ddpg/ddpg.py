@@ -14,7 +14,7 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.preprocessing import get_action_dim
 from stable_baselines3.common.save_util import save_to_pkl
-from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, ReplayBufferSamples, Schedule
 from stable_baselines3.common.utils import FloatSchedule, get_parameters_by_name, polyak_update, update_learning_rate
 from torch.nn import functional as F
 
@@ -224,15 +224,13 @@ class DDPG(OffPolicyAlgorithm):
             self.param_noise_probe = self.policy.make_actor(features_extractor=None)
             self.param_noise_probe.set_training_mode(False)
             self._param_noise_episode, self._param_noise_steps, self._param_noise_last_adapt = -1, 0, 0
-        # Parameter lists gathered once for the update: fused Polyak averaging, and the critic's own weights
-        # (not a features extractor it shares with the actor) frozen during the actor step
+        # Parameter lists gathered once for the update: the actor's (where its backward pass stops) and the pairs
+        # of the fused Polyak averaging
         critic: list[th.Tensor] = list(self.critic.parameters())
-        actor: list[th.Tensor] = list(self.actor.parameters())
         critic_target: list[th.Tensor] = list(self.critic_target.parameters())
+        self._actor_params: list[th.Tensor] = list(self.actor.parameters())
         actor_target: list[th.Tensor] = list(self.actor_target.parameters())
-        self._polyak_pairs = [(critic_target, critic), (actor_target, actor)]
-        actor_ids = {id(param) for param in actor}
-        self._critic_only_params = [param for param in critic if id(param) not in actor_ids]
+        self._polyak_pairs = [(critic_target, critic), (actor_target, self._actor_params)]
         # Running mean and running var of batch norm layers, copied to the targets as SB3 does
         self.actor_batch_norm_stats = get_parameters_by_name(self.actor, ["running_"])
         self.critic_batch_norm_stats = get_parameters_by_name(self.critic, ["running_"])
@@ -271,43 +269,50 @@ class DDPG(OffPolicyAlgorithm):
         for _ in range(gradient_steps):
             self._n_updates += 1
             replay_data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
-            # For n-step replay the discount is gamma ** n (or less after an early termination)
-            discounts = replay_data.discounts if replay_data.discounts is not None else self.gamma
-
-            # Critic: regress Q(s, a) on y = r + gamma * (1 - done) * Q'(s', mu'(s'))
-            with th.no_grad():
-                target_actions = self.actor_target(replay_data.next_observations)
-                qf_next_target = self.critic_target(replay_data.next_observations, target_actions)[0]
-                y = replay_data.rewards + (1 - replay_data.dones) * discounts * qf_next_target
-            qf = self.critic(replay_data.observations, replay_data.actions)[0]
-            critic_loss = F.mse_loss(qf, y)
-            self.critic.optimizer.zero_grad()
-            critic_loss.backward()
-            self.critic.optimizer.step()
-
-            # Actor: deterministic policy gradient, maximise Q(s, mu(s)). The critic's weights are frozen meanwhile:
-            # their gradients would be thrown away (SB3 computes them), only dQ/da flows back into the actor.
-            for param in self._critic_only_params:
-                param.requires_grad_(False)
-            actor_loss = -self.critic.q1_forward(replay_data.observations, self.actor(replay_data.observations)).mean()
-            self.actor.optimizer.zero_grad()
-            actor_loss.backward()
-            for param in self._critic_only_params:
-                param.requires_grad_(True)
-            self.actor.optimizer.step()
-
-            # Targets follow by Polyak averaging, target <- (1 - tau) * target + tau * online: SB3's arithmetic,
-            # in fused multi-tensor calls; batch norm running statistics are copied (SB3 GH issue #996)
-            with th.no_grad():
-                for targets, online in self._polyak_pairs:
-                    th._foreach_mul_(targets, 1.0 - self.tau)
-                    th._foreach_add_(targets, online, alpha=self.tau)
-            polyak_update(self.critic_batch_norm_stats, self.critic_batch_norm_stats_target, 1.0)
-            polyak_update(self.actor_batch_norm_stats, self.actor_batch_norm_stats_target, 1.0)
-            critic_losses.append(critic_loss.detach())
-            actor_losses.append(actor_loss.detach())
+            critic_loss, actor_loss = self._gradient_step(replay_data)
+            critic_losses.append(critic_loss)
+            actor_losses.append(actor_loss)
 
         self._record_losses(critic_losses, actor_losses)
+
+    def _gradient_step(self, replay_data: ReplayBufferSamples) -> tuple[th.Tensor, th.Tensor]:
+        """
+        One DDPG update on a minibatch: critic, actor, then targets. Same arithmetic as SB3's DDPG update (so the
+        same numbers, bit for bit on CPU), minus the work SB3 throws away.
+
+        :param replay_data: A minibatch from the replay buffer
+        :return: The critic and actor losses (detached, not yet moved to the CPU)
+        """
+        # For n-step replay the discount is gamma ** n (or less after an early termination)
+        discounts = replay_data.discounts if replay_data.discounts is not None else self.gamma
+
+        # Critic: regress Q(s, a) on y = r + gamma * (1 - done) * Q'(s', mu'(s'))
+        with th.no_grad():
+            target_actions = self.actor_target(replay_data.next_observations)
+            qf_next_target = self.critic_target(replay_data.next_observations, target_actions)[0]
+            y = replay_data.rewards + (1 - replay_data.dones) * discounts * qf_next_target
+        qf = self.critic(replay_data.observations, replay_data.actions)[0]
+        critic_loss = F.mse_loss(qf, y)
+        self.critic.optimizer.zero_grad()
+        critic_loss.backward()
+        self.critic.optimizer.step()
+
+        # Actor: deterministic policy gradient, maximise Q(s, mu(s)). The backward pass stops at the actor's
+        # parameters: the critic's weight gradients (SB3 computes them, then throws them away) are never computed.
+        actor_loss = -self.critic.q1_forward(replay_data.observations, self.actor(replay_data.observations)).mean()
+        self.actor.optimizer.zero_grad()
+        actor_loss.backward(inputs=self._actor_params)
+        self.actor.optimizer.step()
+
+        # Targets follow by Polyak averaging, target <- (1 - tau) * target + tau * online: SB3's arithmetic,
+        # in fused multi-tensor calls; batch norm running statistics are copied (SB3 GH issue #996)
+        with th.no_grad():
+            for targets, online in self._polyak_pairs:
+                th._foreach_mul_(targets, 1.0 - self.tau)
+                th._foreach_add_(targets, online, alpha=self.tau)
+        polyak_update(self.critic_batch_norm_stats, self.critic_batch_norm_stats_target, 1.0)
+        polyak_update(self.actor_batch_norm_stats, self.actor_batch_norm_stats_target, 1.0)
+        return critic_loss.detach(), actor_loss.detach()
 
     def _record_losses(self, critic_losses: list[th.Tensor], actor_losses: list[th.Tensor]) -> None:
         """Move the losses to the CPU once, stop on a non-finite one and log their means."""
@@ -489,7 +494,7 @@ class DDPG(OffPolicyAlgorithm):
             "critic_lr_schedule",
             "perturbed_actor",
             "param_noise_probe",
-            "_critic_only_params",
+            "_actor_params",
             "_polyak_pairs",
         ]
 
