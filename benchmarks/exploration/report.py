@@ -69,7 +69,7 @@ def main(results: pathlib.Path) -> None:
     ax.axhline(SOLVED, color="gray", ls="--", lw=0.8)
     ax.set_xlabel("environment steps")
     ax.set_ylabel("deterministic evaluation return")
-    ax.set_title("DDPG exploration on MountainCarContinuous-v0 (mean, min-max band over seeds)")
+    ax.set_title("DDPG exploration, MountainCarContinuous-v0 (mean, min-max over seeds)", fontsize=10)
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -78,7 +78,16 @@ def main(results: pathlib.Path) -> None:
         f"sb3_ddpg_ext {sb3_ddpg_ext.__version__}, stable-baselines3 {stable_baselines3.__version__}, "
         f"torch {torch.__version__}, Python {platform.python_version()}, {platform.machine()} ({platform.system()})"
     )
-    (results / "RESULTS.md").write_text("\n".join(lines) + f"\n\nVersions: {versions}\n")
+    header = (
+        "# Exploration on MountainCarContinuous-v0: which noise lets DDPG find the goal\n\n"
+        "4 noise configurations x 3 seeds (0, 1, 2) x 30,000 steps; otherwise identical DDPG settings "
+        "([64, 64] networks, batch 256, lr 1e-3, gamma 0.99, learning_starts 1,000; `benchmarks/exploration/*.yml`). "
+        "Deterministic evaluation every 5,000 steps over 5 episodes; final return = mean of the last two evaluations.\n\n"
+        "Made by `bash benchmarks/exploration/run.sh` (which ends with "
+        "`python benchmarks/exploration/report.py benchmarks/results/exploration`) on a 2-vCPU VM shared with other jobs.\n\n"
+    )
+    text = header + "\n".join(lines) + f"\n\n![curves](curves.png)\n\nVersions: {versions}\n"
+    (results / "RESULTS.md").write_text(text)
     print("\n".join(lines))
 
 
