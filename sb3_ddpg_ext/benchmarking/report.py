@@ -7,7 +7,6 @@ machines' shards, or a suite still running, report exactly what has finished.
 from __future__ import annotations
 
 import json
-from functools import reduce
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +78,7 @@ def plot_curves(env: EnvSpec, results: pd.DataFrame, path: Path, reps: int = DEF
     axis = figure.subplots()
     for algo, frame in results.groupby("algo", sort=False):
         runs = [group.set_index("step")["mean_return"] for _, group in frame.groupby("seed")]
-        steps = sorted(reduce(lambda a, b: a & b, (set(run.index) for run in runs)))
+        steps = sorted(set.intersection(*(set(run.index) for run in runs)))  # points every run has
         curves = np.stack([run.loc[steps].to_numpy() for run in runs])
         mean, low, high = curve_estimate(curves, reps=reps)
         axis.plot(steps, mean, label=f"{algo} ({len(runs)} seeds)")

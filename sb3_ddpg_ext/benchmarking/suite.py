@@ -31,7 +31,7 @@ ALGORITHMS: dict[str, str] = {
     "sac": "stable_baselines3:SAC",
 }
 
-NOISE_TYPES: dict[str, type[ActionNoise]] = {
+NOISE_TYPES: dict[str, type[NormalActionNoise] | type[OrnsteinUhlenbeckActionNoise]] = {
     "normal": NormalActionNoise,
     "ornstein-uhlenbeck": OrnsteinUhlenbeckActionNoise,
 }
