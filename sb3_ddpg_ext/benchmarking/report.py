@@ -1,0 +1,183 @@
+"""Report a suite's results: learning curves (PNG) and a markdown table of final returns.
+
+Only complete runs (those with a matching completion marker) are read, so results merged from several
+machines' shards, or a suite still running, report exactly what has finished.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# A bare Figure renders PNGs with the Agg canvas and leaves pyplot's global backend and state alone.
+from matplotlib.figure import Figure
+
+from sb3_ddpg_ext.benchmarking.runner import env_dirname, expand_runs, is_complete, run_paths
+from sb3_ddpg_ext.benchmarking.stats import (
+    DEFAULT_REPS,
+    curve_estimate,
+    interval_estimate,
+    probability_of_improvement,
+)
+from sb3_ddpg_ext.benchmarking.suite import EnvSpec, Suite, reference_algo
+
+TABLE_NAME = "RESULTS_TABLE.md"
+
+
+def load_results(suite: Suite, results_dir: str | Path) -> pd.DataFrame:
+    """
+    Evaluation rows of every complete run of a suite.
+
+    :param suite: the suite
+    :param results_dir: root of all results
+    :return: columns ``env, algo, seed, step, mean_return, std_return, wall_time, run_wall_time``
+    """
+    frames = []
+    for run in expand_runs(suite):
+        if not is_complete(results_dir, run):
+            continue
+        csv_path, done_path = run_paths(results_dir, run)
+        frame = pd.read_csv(csv_path)
+        frame.insert(0, "seed", run.seed)
+        frame.insert(0, "algo", run.algo.name)
+        frame.insert(0, "env", run.env.env_id)
+        frame["run_wall_time"] = json.loads(done_path.read_text())["wall_time_s"]
+        frames.append(frame)
+    columns = ["env", "algo", "seed", "step", "mean_return", "std_return", "wall_time", "run_wall_time"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def final_returns(results: pd.DataFrame) -> pd.DataFrame:
+    """
+    The last evaluation of each run.
+
+    :param results: from :func:`load_results`
+    :return: one row per (env, algo, seed)
+    """
+    if results.empty:
+        return results
+    last = results.sort_values("step").groupby(["env", "algo", "seed"], sort=False).tail(1)
+    return last.reset_index(drop=True)
+
+
+def plot_curves(env: EnvSpec, results: pd.DataFrame, path: Path, reps: int = DEFAULT_REPS) -> Path:
+    """
+    Mean evaluation return against environment steps, with a 95% bootstrap band, one line per algorithm.
+
+    :param env: the environment entry
+    :param results: rows of this environment (from :func:`load_results`)
+    :param path: PNG file to write
+    :param reps: bootstrap resamples
+    :return: ``path``
+    """
+    figure = Figure(figsize=(7, 4.5))
+    axis = figure.subplots()
+    for algo, frame in results.groupby("algo", sort=False):
+        runs = [group.set_index("step")["mean_return"] for _, group in frame.groupby("seed")]
+        steps = sorted(set.intersection(*(set(run.index) for run in runs)))  # points every run has
+        curves = np.stack([run.loc[steps].to_numpy() for run in runs])
+        mean, low, high = curve_estimate(curves, reps=reps)
+        axis.plot(steps, mean, label=f"{algo} ({len(runs)} seeds)")
+        axis.fill_between(steps, low, high, alpha=0.2)
+    axis.set_title(f"{env.env_id}: deterministic evaluation, mean and 95% CI")
+    axis.set_xlabel("environment steps")
+    axis.set_ylabel(f"mean return over {env.n_eval_episodes} episodes")
+    axis.grid(alpha=0.3)
+    axis.legend(loc="best", fontsize="small")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    return path
+
+
+def _env_table(suite: Suite, env: EnvSpec, finals: pd.DataFrame, reference: str, reps: int) -> list[str]:
+    scores = {algo.name: finals.loc[finals["algo"] == algo.name, "mean_return"].to_numpy() for algo in suite.algos}
+    times = {algo.name: finals.loc[finals["algo"] == algo.name, "run_wall_time"].to_numpy() for algo in suite.algos}
+    lines = [
+        f"| algorithm | final return IQM [95% CI] | seeds | wall time / run (s) | P({reference} > algorithm) [95% CI] |",
+        "|---|---|---|---|---|",
+    ]
+    for algo in suite.algos:
+        values = scores[algo.name]
+        if len(values) == 0:
+            lines.append(f"| {algo.name} | no complete run | 0 | - | - |")
+            continue
+        estimate = interval_estimate(values, reps=reps).format(1)
+        wall = f"{np.mean(times[algo.name]):.1f}"
+        if algo.name == reference or len(scores.get(reference, [])) == 0:
+            improvement = "-"
+        else:
+            improvement = probability_of_improvement(scores[reference], values, reps=reps).format(2)
+        lines.append(f"| {algo.name} | {estimate} | {len(values)} | {wall} | {improvement} |")
+    return lines
+
+
+def _versions(suite: Suite, results_dir: str | Path) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for run in expand_runs(suite):
+        done_path = run_paths(results_dir, run)[1]
+        if is_complete(results_dir, run):
+            versions = json.loads(done_path.read_text()).get("versions", {})
+            versions.pop("platform", None)
+            if versions not in found:
+                found.append(versions)
+    return found
+
+
+def make_report(suite: Suite, results_dir: str | Path, reps: int = DEFAULT_REPS) -> Path:
+    """
+    Write ``<results_dir>/<suite>/RESULTS_TABLE.md`` and ``curves_<env>.png`` for every environment with results.
+
+    :param suite: the suite
+    :param results_dir: root of all results
+    :param reps: bootstrap resamples for every interval
+    :return: the table's path
+    """
+    out_dir = Path(results_dir) / suite.name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = load_results(suite, results_dir)
+    finals = final_returns(results)
+    reference = reference_algo(suite)
+    n_expected = len(suite.algos) * len(suite.seeds)
+    lines = [
+        f"# Benchmark results: {suite.name}",
+        "",
+        f"Made by `sb3-ddpg bench --suite {suite.path} --results {results_dir}` "
+        f"(seeds {list(suite.seeds)}; `--report-only` rewrites this file from the CSVs).",
+        "",
+        "Every algorithm has the same budget, hyperparameters and evaluation protocol on an environment. "
+        "Final return: mean return of the deterministic policy over the last evaluation's episodes, on a separate "
+        "evaluation env seeded identically for every algorithm. Aggregate over seeds: interquartile mean (IQM) with "
+        f"95% stratified bootstrap confidence intervals ({reps} resamples, rliable). P(X > Y): probability that a run "
+        "of X ends higher than a run of Y.",
+        "",
+    ]
+    for env in suite.envs:
+        env_results = results[results["env"] == env.env_id]
+        env_finals = finals[finals["env"] == env.env_id] if not finals.empty else finals
+        lines += [
+            f"## {env.env_id}",
+            "",
+            f"{env.n_timesteps} steps, evaluation every {env.eval_freq} steps over {env.n_eval_episodes} episodes; "
+            f"{len(env_finals)}/{n_expected} runs complete.",
+            "",
+        ]
+        if env_results.empty:
+            lines += ["No complete run yet.", ""]
+            continue
+        png = plot_curves(env, env_results, out_dir / f"curves_{env_dirname(env.env_id)}.png", reps=reps)
+        lines += [f"![{env.env_id} learning curves]({png.name})", ""]
+        lines += _env_table(suite, env, env_finals, reference, reps)
+        lines.append("")
+    versions = _versions(suite, results_dir)
+    if versions:
+        lines += ["## Versions", ""]
+        lines += [f"- {', '.join(f'{key} {value}' for key, value in sorted(entry.items()))}" for entry in versions]
+        lines.append("")
+    table_path = out_dir / TABLE_NAME
+    table_path.write_text("\n".join(lines))
+    return table_path

@@ -1,0 +1,158 @@
+"""Training throughput: environment steps per second of ``learn()``, ours against SB3's, in one process.
+
+The algorithms are timed alternately (A, B, A, B, ...) with the same number of torch threads, so drifts
+of a shared machine hit both alike; the ``learning_starts`` warm-up (random actions, no updates) and the
+model construction are excluded. The ratio is the median over rounds of the per-round ratio.
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch as th
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.env_util import make_vec_env
+
+from sb3_ddpg_ext.benchmarking.suite import hyperparams_to_kwargs, resolve_algorithm
+
+
+@dataclass
+class SpeedResult:
+    """
+    Throughput measured by :func:`measure_speed`.
+
+    :param env_id: the environment
+    :param n_steps: timed steps per round, after warm-up
+    :param threads: torch threads used by every algorithm
+    :param rates: algorithm -> steps per second, one per round
+    :param buffer_bytes: algorithm -> bytes held by its replay buffer's arrays
+    """
+
+    env_id: str
+    n_steps: int
+    threads: int
+    rates: dict[str, list[float]] = field(default_factory=dict)
+    buffer_bytes: dict[str, int] = field(default_factory=dict)
+
+    def median_rate(self, name: str) -> float:
+        """Median steps per second of ``name`` over rounds."""
+        return statistics.median(self.rates[name])
+
+    @property
+    def ratio(self) -> float | None:
+        """Median over rounds of (first algorithm's rate / second's); ``None`` with fewer than two algorithms."""
+        names = list(self.rates)
+        if len(names) < 2:
+            return None
+        first, second = self.rates[names[0]], self.rates[names[1]]
+        return statistics.median(a / b for a, b in zip(first, second, strict=True))
+
+    def format(self) -> str:
+        """A few human-readable lines."""
+        lines = [
+            f"{self.env_id}: {self.n_steps} timed steps per round, {len(next(iter(self.rates.values())))} rounds, "
+            f"{self.threads} torch thread(s)"
+        ]
+        for name, rates in self.rates.items():
+            lines.append(
+                f"  {name:>12}: {self.median_rate(name):8.1f} steps/s (median; rounds: "
+                f"{', '.join(f'{rate:.1f}' for rate in rates)}), replay buffer {self.buffer_bytes[name] / 2**20:.1f} MiB"
+            )
+        if self.ratio is not None:
+            names = list(self.rates)
+            lines.append(f"  ratio {names[0]}/{names[1]}: {self.ratio:.3f} (median of per-round ratios)")
+        return "\n".join(lines)
+
+
+def nbytes(value: Any) -> int:
+    """Bytes held by NumPy arrays and torch tensors in ``value`` (a dict of them is summed)."""
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if isinstance(value, th.Tensor):
+        return int(value.element_size() * value.nelement())
+    if isinstance(value, dict):
+        return sum(nbytes(item) for item in value.values())
+    return 0
+
+
+def buffer_nbytes(model: BaseAlgorithm) -> int:
+    """
+    :param model: an off-policy model
+    :return: bytes of the arrays and tensors its replay buffer holds (its nominal size, allocated or not)
+    """
+    buffer = getattr(model, "replay_buffer", None)
+    return 0 if buffer is None else sum(nbytes(value) for value in vars(buffer).values())
+
+
+def time_learn(
+    algo_class: type[BaseAlgorithm], env_id: str, n_steps: int, kwargs: Mapping[str, Any], seed: int
+) -> tuple[float, int]:
+    """
+    Build a model, run its ``learning_starts`` warm-up untimed, then time ``n_steps`` more steps of ``learn()``.
+
+    :param algo_class: the algorithm
+    :param env_id: the environment
+    :param n_steps: timed steps
+    :param kwargs: constructor arguments, ``policy`` included
+    :param seed: seed of model and env
+    :return: steps per second, replay buffer bytes
+    """
+    env = make_vec_env(env_id, n_envs=1, seed=seed)
+    try:
+        model = algo_class(env=env, seed=seed, verbose=0, **copy.deepcopy(dict(kwargs)))  # fresh noise state
+        warm_up = int(getattr(model, "learning_starts", 0))
+        if warm_up > 0:
+            model.learn(total_timesteps=warm_up)
+        start = time.perf_counter()
+        model.learn(total_timesteps=n_steps, reset_num_timesteps=False)
+        elapsed = time.perf_counter() - start
+        return n_steps / elapsed, buffer_nbytes(model)
+    finally:
+        env.close()
+
+
+def measure_speed(
+    env_id: str,
+    algos: Mapping[str, type[BaseAlgorithm] | str],
+    n_steps: int = 2000,
+    rounds: int = 3,
+    hyperparams: Mapping[str, Any] | None = None,
+    threads: int = 1,
+    seed: int = 0,
+) -> SpeedResult:
+    """
+    Time ``learn()`` of each algorithm alternately, with the same hyperparameters and torch threads.
+
+    :param env_id: the environment
+    :param algos: label -> algorithm class or registry name, e.g. ``{"ours": "ddpg_ext", "sb3": "sb3_ddpg"}``;
+        the ratio is the first's rate over the second's
+    :param n_steps: timed steps per round, after the ``learning_starts`` warm-up
+    :param rounds: rounds; each times every algorithm once
+    :param hyperparams: RL Zoo style hyperparameters shared by all (``noise_type``, ``policy_kwargs``...)
+    :param threads: ``torch.set_num_threads`` for the measurement (restored afterwards)
+    :param seed: seed of round 0; round ``r`` uses ``seed + r``
+    :return: rates per round, buffer sizes and the ratio
+    """
+    classes = {name: resolve_algorithm(algo) if isinstance(algo, str) else algo for name, algo in algos.items()}
+    probe_env = make_vec_env(env_id, n_envs=1)
+    action_space = probe_env.action_space
+    probe_env.close()
+    kwargs = {name: hyperparams_to_kwargs(cls, hyperparams or {}, action_space) for name, cls in classes.items()}
+    result = SpeedResult(env_id=env_id, n_steps=n_steps, threads=threads, rates={name: [] for name in classes})
+    previous_threads = th.get_num_threads()
+    th.set_num_threads(threads)
+    try:
+        for round_index in range(rounds):
+            for name, cls in classes.items():
+                rate, size = time_learn(cls, env_id, n_steps, kwargs[name], seed + round_index)
+                result.rates[name].append(rate)
+                result.buffer_bytes[name] = size
+    finally:
+        th.set_num_threads(previous_threads)
+    return result

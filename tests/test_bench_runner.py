@@ -1,0 +1,198 @@
+"""The benchmark pipeline end to end on a tiny suite (SB3's DDPG and TD3, Pendulum, 300 steps, 2 seeds)."""
+
+import argparse
+import shutil
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from stable_baselines3 import SAC, TD3
+from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
+
+from sb3_ddpg_ext.benchmarking.cli_bench import add_bench_arguments, add_speed_arguments, run_bench, run_speed
+from sb3_ddpg_ext.benchmarking.runner import expand_runs, parse_shard, run_paths, select_shard
+from sb3_ddpg_ext.benchmarking.suite import SuiteError, hyperparams_to_kwargs, load_suite, merge_hyperparams
+from sb3_ddpg_ext.benchmarking.throughput import measure_speed
+
+TINY = Path(__file__).resolve().parents[1] / "benchmarks" / "suites" / "tiny.yml"
+SUITES = TINY.parent
+
+
+def bench_args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_bench_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def csv_files(results: Path) -> list[Path]:
+    return sorted((results / "tiny").glob("*/*/seed_*.csv"))
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """The tiny suite run once, two runs at a time."""
+    results = tmp_path_factory.mktemp("results")
+    assert run_bench(bench_args("--suite", str(TINY), "--results", str(results), "--jobs", "2", "--reps", "200")) == 0
+    return results
+
+
+def test_run_writes_curves_table_and_markers(finished):
+    files = csv_files(finished)
+    assert [f.relative_to(finished).as_posix() for f in files] == [
+        f"tiny/Pendulum-v1/{algo}/seed_{seed}.csv" for algo in ("sb3_ddpg", "td3") for seed in (0, 1)
+    ]
+    for path in files:
+        frame = pd.read_csv(path)
+        assert list(frame.columns) == ["step", "mean_return", "std_return", "wall_time"]
+        assert frame["step"].tolist() == [0, 150, 300]
+        # Pendulum returns lie in [-16.3 * 200, 0].
+        assert frame["mean_return"].between(-3300, 0).all()
+        assert (frame["std_return"] >= 0).all()
+        assert frame["wall_time"].is_monotonic_increasing
+        assert path.with_name(path.stem + ".done.json").exists()
+    table = (finished / "tiny" / "RESULTS_TABLE.md").read_text()
+    assert "| sb3_ddpg |" in table and "| td3 |" in table
+    assert "P(sb3_ddpg > algorithm)" in table
+    assert "4/4 runs complete" in table
+    png = finished / "tiny" / "curves_Pendulum-v1.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+
+def test_same_seed_same_curve(finished, tmp_path):
+    """Evaluation is deterministic: the same run, redone, writes the same returns."""
+    suite = load_suite(TINY)
+    run = expand_runs(suite)[0]
+    marker = run_paths(finished, run)[1]
+    copy = tmp_path / "copy"
+    shutil.copytree(finished, copy)
+    run_paths(copy, run)[1].unlink()
+    assert marker.exists()
+    run_bench(bench_args("--suite", str(TINY), "--results", str(copy), "--reps", "50"))
+    before, after = (pd.read_csv(run_paths(root, run)[0]) for root in (finished, copy))
+    np.testing.assert_allclose(before["mean_return"], after["mean_return"], rtol=1e-5)
+
+
+def test_rerun_skips_complete_runs_and_redoes_incomplete(finished, tmp_path, capsys):
+    results = tmp_path / "results"
+    shutil.copytree(finished, results)
+    mtimes = {path: path.stat().st_mtime_ns for path in csv_files(results)}
+    assert run_bench(bench_args("--suite", str(TINY), "--results", str(results), "--reps", "50")) == 0
+    assert "0 runs done, 4 already complete" in capsys.readouterr().out
+    assert {path: path.stat().st_mtime_ns for path in csv_files(results)} == mtimes
+
+    # A run without its completion marker (killed mid-way) is redone; the others are not.
+    interrupted = results / "tiny" / "Pendulum-v1" / "td3" / "seed_1.done.json"
+    interrupted.unlink()
+    assert run_bench(bench_args("--suite", str(TINY), "--results", str(results), "--reps", "50")) == 0
+    assert "1 runs done, 3 already complete" in capsys.readouterr().out
+    assert interrupted.exists()
+    changed = [path.name for path in csv_files(results) if path.stat().st_mtime_ns != mtimes[path]]
+    assert changed == ["seed_1.csv"]
+
+    # --report-only runs nothing.
+    assert run_bench(bench_args("--suite", str(TINY), "--results", str(results), "--report-only", "--reps", "50")) == 0
+    assert "runs done" not in capsys.readouterr().out
+
+
+def test_changed_hyperparameters_invalidate_results(finished, tmp_path, capsys):
+    results = tmp_path / "results"
+    shutil.copytree(finished, results)
+    data = yaml.safe_load(TINY.read_text())
+    data["seeds"] = [0]
+    data["envs"]["Pendulum-v1"]["hyperparams"]["batch_size"] = 16
+    suite = tmp_path / "tiny.yml"
+    suite.write_text(yaml.safe_dump(data))
+    assert run_bench(bench_args("--suite", str(suite), "--results", str(results), "--reps", "50")) == 0
+    assert "2 runs done, 0 already complete" in capsys.readouterr().out
+
+
+def test_shards_partition_the_runs():
+    runs = expand_runs(load_suite(TINY))
+    assert len(runs) == 4
+    shards = [select_shard(runs, *parse_shard(f"{i}/3")) for i in range(3)]
+    assert sorted(r.label for shard in shards for r in shard) == sorted(r.label for r in runs)
+    assert sum(len(shard) for shard in shards) == len(runs)
+    assert select_shard(runs, *parse_shard(None)) == runs
+    for bad in ("3/3", "1", "a/b", "0/0"):
+        with pytest.raises(ValueError, match="shard"):
+            parse_shard(bad)
+
+
+def write_suite(tmp_path: Path, mutate) -> Path:
+    data = yaml.safe_load(TINY.read_text())
+    mutate(data)
+    path = tmp_path / "broken.yml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("mutate", "key"),
+    [
+        (lambda d: d.pop("seeds"), "'seeds'"),
+        (lambda d: d.update(seeds="0,1"), "'seeds'"),
+        (lambda d: d["envs"]["Pendulum-v1"].update(n_timesteps="many"), "'envs.Pendulum-v1.n_timesteps'"),
+        (lambda d: d["envs"]["Pendulum-v1"].pop("eval_freq"), "'envs.Pendulum-v1.eval_freq'"),
+        (lambda d: d["envs"]["Pendulum-v1"].update(evalfreq=5), "'envs.Pendulum-v1.evalfreq'"),
+        (lambda d: d["envs"].update({"NoSuchEnv-v9": d["envs"]["Pendulum-v1"]}), "'envs.NoSuchEnv-v9'"),
+        (lambda d: d["algos"].update(ppo={}), "'algos.ppo'"),
+        (lambda d: d["algos"].update(mine={"algo": "dqn"}), "'algos.mine.algo'"),
+        (lambda d: d["envs"]["Pendulum-v1"]["hyperparams"].update(noise_type="pink"), "noise_type'"),
+        (lambda d: d["envs"]["Pendulum-v1"]["hyperparams"].update(policy_kwargs="dict(net_arch=[8])"), "policy_kwargs'"),
+        (lambda d: d.update(reference="sac"), "'reference'"),
+    ],
+)
+def test_malformed_suite_names_file_and_key(tmp_path, mutate, key):
+    path = write_suite(tmp_path, mutate)
+    with pytest.raises(ValueError, match=r"broken\.yml") as error:
+        load_suite(path)
+    assert key in str(error.value)
+    assert isinstance(error.value, SuiteError)
+
+
+def test_unknown_constructor_argument_fails_before_any_run(tmp_path):
+    path = write_suite(tmp_path, lambda d: d["envs"]["Pendulum-v1"]["hyperparams"].update(learning_rat=1e-3))
+    results = tmp_path / "results"
+    with pytest.raises(ValueError, match=r"broken.yml.*learning_rat"):
+        run_bench(bench_args("--suite", str(path), "--results", str(results)))
+    assert not results.exists()
+
+
+def test_hyperparams_to_kwargs():
+    space = gym.spaces.Box(-1.0, 1.0, (2,))
+    zoo = {"noise_type": "ornstein-uhlenbeck", "noise_std": 0.5, "train_freq": [1, "episode"], "gamma": 0.98}
+    kwargs = hyperparams_to_kwargs(TD3, zoo, space)
+    assert isinstance(kwargs["action_noise"], OrnsteinUhlenbeckActionNoise)
+    np.testing.assert_allclose(kwargs["action_noise"]._sigma, [0.5, 0.5])
+    assert kwargs["train_freq"] == (1, "episode") and kwargs["policy"] == "MlpPolicy" and kwargs["gamma"] == 0.98
+    assert isinstance(hyperparams_to_kwargs(TD3, {"noise_type": "normal"}, space)["action_noise"], NormalActionNoise)
+    assert "action_noise" not in hyperparams_to_kwargs(SAC, zoo, space), "SAC explores by sampling its policy"
+    merged = merge_hyperparams({"policy_kwargs": {"net_arch": [400, 300]}, "gamma": 0.98}, {"policy_kwargs": {"n_critics": 1}})
+    assert merged == {"policy_kwargs": {"net_arch": [400, 300], "n_critics": 1}, "gamma": 0.98}
+
+
+@pytest.mark.parametrize("name", ["pendulum", "mountaincar", "lunarlander", "inverted_pendulum", "halfcheetah"])
+def test_shipped_suites_load(name):
+    suite = load_suite(SUITES / f"{name}.yml")
+    assert suite.name == name and len(suite.seeds) >= 5
+    assert {"ddpg_ext", "sb3_ddpg", "td3", "sac"} <= {algo.algo for algo in suite.algos}
+
+
+def test_measure_speed_and_cli(capsys):
+    hyperparams = {"learning_starts": 20, "buffer_size": 500, "batch_size": 16, "policy_kwargs": {"net_arch": [16]}}
+    result = measure_speed("Pendulum-v1", {"a": "sb3_ddpg", "b": "td3"}, n_steps=40, rounds=2, hyperparams=hyperparams)
+    assert [len(rates) for rates in result.rates.values()] == [2, 2]
+    assert result.ratio is not None and result.ratio > 0
+    # Pendulum: observations 3 float32 twice, 1 action, rewards, dones, timeouts: 500 * 4 * (3 + 3 + 1 + 3) bytes.
+    assert result.buffer_bytes == {"a": 20_000, "b": 20_000}
+    parser = argparse.ArgumentParser()
+    add_speed_arguments(parser)
+    args = parser.parse_args(
+        ["--algos", "sb3_ddpg,td3", "--steps", "30", "--rounds", "1", "--net-arch", "16", "--learning-starts", "10"]
+    )
+    assert run_speed(args) == 0
+    out = capsys.readouterr().out
+    assert "sb3_ddpg" in out and "td3" in out and "ratio sb3_ddpg/td3" in out
