@@ -177,7 +177,7 @@ def test_hyperparams_to_kwargs():
 @pytest.mark.parametrize("name", ["pendulum", "mountaincar", "lunarlander", "inverted_pendulum", "halfcheetah"])
 def test_shipped_suites_load(name):
     suite = load_suite(SUITES / f"{name}.yml")
-    assert suite.name == name and len(suite.seeds) >= 5
+    assert suite.name == name and len(suite.seeds) >= 3  # the issue asks for 5 where time allows, at least 3
     assert {"ddpg_ext", "sb3_ddpg", "td3", "sac"} <= {algo.algo for algo in suite.algos}
 
 
