@@ -12,10 +12,8 @@ import csv
 import hashlib
 import json
 import multiprocessing
-import os
 import platform
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -43,6 +41,7 @@ from sb3_ddpg_ext.benchmarking.suite import (
     merge_hyperparams,
     resolve_algorithm,
 )
+from sb3_ddpg_ext.common.save import atomic_write
 
 CSV_COLUMNS = ("step", "mean_return", "std_return", "wall_time")
 # The evaluation env is seeded apart from the training env, identically for every algorithm.
@@ -176,20 +175,6 @@ def is_complete(results_dir: str | Path, run: Run) -> bool:
     return marker.get("config_hash") == run.config_hash()
 
 
-def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as file:
-            write(file)
-        os.chmod(tmp_name, 0o644)  # mkstemp creates 0600; results are meant to be shared
-        os.replace(tmp_name, path)
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise
-
-
 def write_csv(path: Path, rows: Sequence[Sequence[float]]) -> None:
     """Write evaluation rows (``step, mean_return, std_return, wall_time``) atomically."""
 
@@ -198,7 +183,7 @@ def write_csv(path: Path, rows: Sequence[Sequence[float]]) -> None:
         writer.writerow(CSV_COLUMNS)
         writer.writerows(rows)
 
-    _atomic_write(path, write)
+    atomic_write(path, write, mode="w")
 
 
 def versions() -> dict[str, str]:
@@ -342,7 +327,7 @@ def execute_run(run: Run, results_dir: str | Path) -> float:
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": " ".join(sys.argv),
     }
-    _atomic_write(done_path, lambda file: json.dump(marker, file, indent=2, sort_keys=True, default=repr))
+    atomic_write(done_path, lambda file: json.dump(marker, file, indent=2, sort_keys=True, default=repr), mode="w")
     return wall_time
 
 
