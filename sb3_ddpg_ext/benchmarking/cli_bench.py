@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from sb3_ddpg_ext.benchmarking.report import make_report
 from sb3_ddpg_ext.benchmarking.runner import parse_shard, run_suite
 from sb3_ddpg_ext.benchmarking.stats import DEFAULT_REPS
-from sb3_ddpg_ext.benchmarking.suite import ALGORITHMS, load_suite
+from sb3_ddpg_ext.benchmarking.suite import ALGORITHMS, load_suite, resolve_algorithm
 from sb3_ddpg_ext.benchmarking.throughput import measure_speed
 
 DEFAULT_RESULTS = "benchmarks/results"
@@ -67,6 +68,9 @@ def add_speed_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads for every algorithm (default 1)")
     parser.add_argument("--learning-starts", type=int, default=100, help="untimed warm-up steps (default 100, SB3's)")
     parser.add_argument(
+        "--updates", type=int, default=50, help="updates per timing of the update comparison; 0 skips it (default 50)"
+    )
+    parser.add_argument(
         "--algos",
         default="ddpg_ext,sb3_ddpg",
         help=f"two or more of {sorted(ALGORITHMS)}; the ratio is the first over the second (default ddpg_ext,sb3_ddpg)",
@@ -95,7 +99,24 @@ def run_speed(args: argparse.Namespace) -> int:
         threads=args.threads,
     )
     print(result.format())
+    if args.updates > 0 and names[:2] == ["ddpg_ext", "sb3_ddpg"]:
+        print(_update_comparison(args.env, net_arch, args.learning_starts, args.updates, args.rounds, args.threads))
     return 0
+
+
+def _update_comparison(env_id: str, net_arch: list[int], learning_starts: int, updates: int, rounds: int, threads: int) -> str:
+    """Time one update of ours, SB3's train(1) and a hand-written PyTorch DDPG update of the same size."""
+    import torch as th
+
+    from sb3_ddpg_ext.benchmarking.update_speed import format_update_times, update_times
+
+    th.set_num_threads(threads)
+    kwargs: dict[str, Any] = dict(policy_kwargs=dict(net_arch=net_arch), learning_starts=learning_starts, seed=0, device="cpu")
+    ours, sb3 = (resolve_algorithm(name)("MlpPolicy", env_id, **kwargs) for name in ("ddpg_ext", "sb3_ddpg"))
+    for model in (ours, sb3):
+        model.learn(learning_starts + 50)  # data in the buffer, warm-up
+    batch_size = int(getattr(ours, "batch_size"))  # noqa: B009
+    return format_update_times(update_times(ours, sb3, net_arch, batch_size, updates, rounds))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,103 @@
+"""
+Update-level timing: one DDPG update of this package against SB3's ``train(1)`` and a minimal hand-written PyTorch
+DDPG update of the same size; ``sb3-ddpg speed`` prints it after the throughput ratio.
+"""
+
+import itertools
+import statistics
+import time
+from collections.abc import Callable
+
+import torch as th
+from torch import nn
+from torch.nn import functional as F
+
+
+def mlp(sizes: list[int], squash: bool = False) -> nn.Sequential:
+    """A ReLU MLP with the given layer sizes, tanh-squashed if asked."""
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    if squash:
+        layers.append(nn.Tanh())
+    return nn.Sequential(*layers)
+
+
+def hand_written_update(obs_dim: int, act_dim: int, net_arch: list[int], batch_size: int) -> Callable[[], None]:
+    """A minimal DDPG update on random tensors: two MLPs, their targets, Adam, the DDPG losses, lerp targets."""
+    actor, critic = mlp([obs_dim, *net_arch, act_dim], squash=True), mlp([obs_dim + act_dim, *net_arch, 1])
+    actor_target, critic_target = mlp([obs_dim, *net_arch, act_dim], squash=True), mlp([obs_dim + act_dim, *net_arch, 1])
+    actor_target.load_state_dict(actor.state_dict())
+    critic_target.load_state_dict(critic.state_dict())
+    actor_opt, critic_opt = th.optim.Adam(actor.parameters(), 1e-3), th.optim.Adam(critic.parameters(), 1e-3)
+    sources: list[th.Tensor] = [*actor.parameters(), *critic.parameters()]
+    targets: list[th.Tensor] = [*actor_target.parameters(), *critic_target.parameters()]
+    actor_params = list(actor.parameters())
+    obs, next_obs = th.randn(batch_size, obs_dim), th.randn(batch_size, obs_dim)
+    actions, rewards, dones = th.rand(batch_size, act_dim) * 2 - 1, th.randn(batch_size, 1), th.zeros(batch_size, 1)
+
+    def update() -> None:
+        with th.no_grad():
+            qf_next = critic_target(th.cat([next_obs, actor_target(next_obs)], 1))
+            y = rewards + (1 - dones) * 0.99 * qf_next
+        critic_loss = F.mse_loss(critic(th.cat([obs, actions], 1)), y)
+        critic_opt.zero_grad()
+        critic_loss.backward()
+        critic_opt.step()
+        actor_loss = -critic(th.cat([obs, actor(obs)], 1)).mean()
+        actor_opt.zero_grad()
+        actor_loss.backward(inputs=actor_params)
+        actor_opt.step()
+        with th.no_grad():
+            th._foreach_lerp_(targets, sources, 0.005)
+
+    return update
+
+
+def time_per_call(fn: Callable[[], object], n: int) -> float:
+    """Mean seconds per call of ``fn`` over ``n`` calls."""
+    start = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - start) / n
+
+
+def update_times(ours, sb3, net_arch: list[int], batch_size: int, updates: int, rounds: int) -> dict[str, float]:
+    """
+    Median milliseconds per call, timed alternately: the hand-written update, our ``_gradient_step`` on one sampled
+    batch, and ``train(1)`` (sampling, update, logging) of both models.
+
+    :param ours: a ``sb3_ddpg_ext.DDPG`` whose replay buffer holds data
+    :param sb3: a ``stable_baselines3.DDPG`` of the same size whose replay buffer holds data
+    :param net_arch: hidden layer sizes of both
+    :param batch_size: minibatch size
+    :param updates: calls per timing
+    :param rounds: alternating rounds
+    :return: name -> median milliseconds per call
+    """
+    batch = ours.replay_buffer.sample(batch_size)
+    obs_dim, act_dim = ours.observation_space.shape[0], ours.action_space.shape[0]
+    timers = {
+        "hand-written update": hand_written_update(obs_dim, act_dim, net_arch, batch_size),
+        "ours: update only": lambda: ours._gradient_step(batch),
+        "ours: train(1)": lambda: ours.train(1, batch_size),
+        "sb3:  train(1)": lambda: sb3.train(1, batch_size),
+    }
+    times: dict[str, list[float]] = {name: [] for name in timers}
+    for _ in range(rounds):
+        for name, fn in timers.items():
+            times[name].append(time_per_call(fn, updates))
+    return {name: 1e3 * statistics.median(values) for name, values in times.items()}
+
+
+def format_update_times(ms: dict[str, float]) -> str:
+    """
+    :param ms: result of :func:`update_times`
+    :return: a few human-readable lines with the two ratios
+    """
+    lines = ["update time, ms (median)", *(f"  {name:22s} {value:7.3f}" for name, value in ms.items())]
+    lines.append(f"  ours update / hand-written: {ms['ours: update only'] / ms['hand-written update']:.3f}")
+    lines.append(f"  sb3 train / ours train:     {ms['sb3:  train(1)'] / ms['ours: train(1)']:.3f}")
+    return "\n".join(lines)
