@@ -12,10 +12,12 @@ import yaml
 from stable_baselines3 import SAC, TD3
 from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
 
+from sb3_ddpg_ext import DDPG
 from sb3_ddpg_ext.benchmarking.cli_bench import add_bench_arguments, add_speed_arguments, run_bench, run_speed
 from sb3_ddpg_ext.benchmarking.runner import expand_runs, parse_shard, run_paths, select_shard
 from sb3_ddpg_ext.benchmarking.suite import SuiteError, hyperparams_to_kwargs, load_suite, merge_hyperparams
 from sb3_ddpg_ext.benchmarking.throughput import measure_speed
+from sb3_ddpg_ext.noise import AdaptiveParamNoise, OrnsteinUhlenbeckNoise
 
 TINY = Path(__file__).resolve().parents[1] / "benchmarks" / "suites" / "tiny.yml"
 SUITES = TINY.parent
@@ -143,6 +145,9 @@ def write_suite(tmp_path: Path, mutate) -> Path:
         (lambda d: d["envs"]["Pendulum-v1"]["hyperparams"].update(noise_type="pink"), "noise_type'"),
         (lambda d: d["envs"]["Pendulum-v1"]["hyperparams"].update(policy_kwargs="dict(net_arch=[8])"), "policy_kwargs'"),
         (lambda d: d.update(reference="sac"), "'reference'"),
+        # this package's exploration keys belong to ddpg_ext entries, not to the shared hyperparameters or SB3's DDPG
+        (lambda d: d["envs"]["Pendulum-v1"]["hyperparams"].update(noise_schedule=0.5), "hyperparams.noise_schedule'"),
+        (lambda d: d["algos"].update(sb3_ddpg={"hyperparams": {"noise_type": "parameter"}}), "noise_type'"),
     ],
 )
 def test_malformed_suite_names_file_and_key(tmp_path, mutate, key):
@@ -172,6 +177,27 @@ def test_hyperparams_to_kwargs():
     assert "action_noise" not in hyperparams_to_kwargs(SAC, zoo, space), "SAC explores by sampling its policy"
     merged = merge_hyperparams({"policy_kwargs": {"net_arch": [400, 300]}, "gamma": 0.98}, {"policy_kwargs": {"n_critics": 1}})
     assert merged == {"policy_kwargs": {"net_arch": [400, 300], "n_critics": 1}, "gamma": 0.98}
+
+
+def test_ddpg_ext_entry_takes_a_tuned_config_with_scheduled_noise(tmp_path):
+    """A ddpg_ext entry may carry ``sb3-ddpg best`` output: split learning rates and a noise schedule."""
+    env = gym.make("Pendulum-v1")
+    tuned = {
+        "actor_learning_rate": 4e-4,
+        "noise_type": "ornstein-uhlenbeck",
+        "noise_std": 0.2,
+        "noise_schedule": {"type": "linear", "start": 1.0, "end": 0.0, "end_fraction": 1.0},
+    }
+    kwargs = hyperparams_to_kwargs(DDPG, tuned, env.action_space)
+    assert isinstance(kwargs["action_noise"], OrnsteinUhlenbeckNoise)
+    model = DDPG(env=env, seed=0, learning_starts=50, **kwargs)
+    model.learn(100)
+    assert model.action_noise.scale == pytest.approx(0.0, abs=0.02)  # the schedule ran: the scale fell from 1 to ~0 over learn()
+    # a parameter-noise entry builds the adaptive perturbation instead of action noise
+    kwargs = hyperparams_to_kwargs(DDPG, {"noise_type": "parameter", "noise_std": 0.2}, env.action_space)
+    assert isinstance(kwargs["param_noise"], AdaptiveParamNoise) and "action_noise" not in kwargs
+    path = write_suite(tmp_path, lambda d: d["algos"].update(tuned={"algo": "ddpg_ext", "hyperparams": tuned}))
+    assert load_suite(path).algos[-1].hyperparams["noise_schedule"]["type"] == "linear"
 
 
 @pytest.mark.parametrize("name", ["pendulum", "mountaincar", "lunarlander", "inverted_pendulum", "halfcheetah"])

@@ -38,6 +38,10 @@ NOISE_TYPES: dict[str, type[NormalActionNoise] | type[OrnsteinUhlenbeckActionNoi
 
 # RL Zoo keys that are not constructor arguments.
 _NOISE_KEYS = ("noise_type", "noise_std")
+# This package's exploration keys (sb3_ddpg_ext.config): allowed in the hyperparameters of ``ddpg_ext`` entries only,
+# e.g. a tuned configuration from ``sb3-ddpg best`` with a noise schedule or parameter-space noise.
+_EXTENDED_NOISE_KEYS = ("noise_schedule", "noise_kwargs")
+_EXTENDED_NOISE_TYPES = ("gaussian", "ou", "parameter")
 _TOP_LEVEL_KEYS = {"name": "a string", "algos": "a mapping", "envs": "a mapping", "seeds": "a list of integers"}
 _OPTIONAL_TOP_LEVEL_KEYS = {"description": "a string", "reference": "an algorithm name of this suite"}
 _ENV_KEYS = ("n_timesteps", "eval_freq", "n_eval_episodes", "hyperparams")
@@ -182,6 +186,8 @@ def hyperparams_to_kwargs(
     :param action_space: the environment's action space, to size the noise
     :return: keyword arguments, ``policy`` included, ``env`` and ``seed`` excluded
     """
+    if _needs_package_config(algo_class, hyperparams):
+        return _package_kwargs(hyperparams, action_space)
     kwargs = copy.deepcopy(dict(hyperparams))
     noise_type = kwargs.pop("noise_type", None)
     noise_std = kwargs.pop("noise_std", 0.1)
@@ -199,6 +205,23 @@ def hyperparams_to_kwargs(
     return kwargs
 
 
+def _needs_package_config(algo_class: type[BaseAlgorithm], hyperparams: Mapping[str, Any]) -> bool:
+    """Whether ``hyperparams`` use this package's exploration keys, which only its own DDPG understands."""
+    from sb3_ddpg_ext.ddpg.ddpg import DDPG
+
+    extended_type = hyperparams.get("noise_type") in _EXTENDED_NOISE_TYPES
+    return (extended_type or any(key in hyperparams for key in _EXTENDED_NOISE_KEYS)) and issubclass(algo_class, DDPG)
+
+
+def _package_kwargs(hyperparams: Mapping[str, Any], action_space: gym.spaces.Space) -> dict[str, Any]:
+    """Keyword arguments of this package's DDPG through its own converter (scheduled and parameter-space noise)."""
+    from sb3_ddpg_ext.config import build_run_config
+
+    n_actions = int(np.prod(action_space.shape)) if action_space.shape else 1
+    config = build_run_config(copy.deepcopy(dict(hyperparams)), n_actions, source="suite hyperparameters")
+    return {"policy": config.policy, **config.algo_kwargs}
+
+
 def _fail(path: str, key: str, message: str) -> SuiteError:
     return SuiteError(f"{path}: key '{key}': {message}")
 
@@ -212,16 +235,20 @@ def _positive_int(path: str, key: str, value: Any) -> int:
     return value
 
 
-def _check_hyperparams(path: str, key: str, value: Any) -> dict[str, Any]:
+def _check_hyperparams(path: str, key: str, value: Any, extended: bool = False) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise _fail(path, key, f"expected a mapping of hyperparameters, got {type(value).__name__}")
     if "n_timesteps" in value:
         raise _fail(path, f"{key}.n_timesteps", "the budget belongs to the environment entry, next to eval_freq")
+    allowed_types = [*NOISE_TYPES, *_EXTENDED_NOISE_TYPES] if extended else list(NOISE_TYPES)
     noise_type = value.get("noise_type")
-    if noise_type is not None and noise_type not in NOISE_TYPES:
-        raise _fail(path, f"{key}.noise_type", f"got {noise_type!r}; allowed: {sorted(NOISE_TYPES)} or null")
+    if noise_type is not None and noise_type not in allowed_types:
+        raise _fail(path, f"{key}.noise_type", f"got {noise_type!r}; allowed: {allowed_types} or null")
+    for extended_key in _EXTENDED_NOISE_KEYS:
+        if extended_key in value and not extended:
+            raise _fail(path, f"{key}.{extended_key}", "only allowed in the hyperparameters of a ddpg_ext algorithm entry")
     noise_std = value.get("noise_std", 0.1)
     if isinstance(noise_std, bool) or not isinstance(noise_std, int | float | list):
         raise _fail(path, f"{key}.noise_std", f"expected a number or a list of numbers, got {noise_std!r}")
@@ -247,7 +274,8 @@ def _parse_algo(path: str, name: Any, entry: Any) -> AlgoSpec:
     if algo not in ALGORITHMS:
         where = f"{key}.algo" if "algo" in entry else key
         raise _fail(path, where, f"unknown algorithm {algo!r}; allowed: {sorted(ALGORITHMS)}")
-    return AlgoSpec(name=name, algo=algo, hyperparams=_check_hyperparams(path, f"{key}.hyperparams", entry.get("hyperparams")))
+    hyperparams = _check_hyperparams(path, f"{key}.hyperparams", entry.get("hyperparams"), extended=algo == "ddpg_ext")
+    return AlgoSpec(name=name, algo=algo, hyperparams=hyperparams)
 
 
 def _parse_env(path: str, env_id: Any, entry: Any) -> EnvSpec:
