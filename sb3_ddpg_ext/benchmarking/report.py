@@ -98,7 +98,7 @@ def _env_table(suite: Suite, env: EnvSpec, finals: pd.DataFrame, reference: str,
     scores = {algo.name: finals.loc[finals["algo"] == algo.name, "mean_return"].to_numpy() for algo in suite.algos}
     times = {algo.name: finals.loc[finals["algo"] == algo.name, "run_wall_time"].to_numpy() for algo in suite.algos}
     lines = [
-        f"| algorithm | final return IQM [95% CI] | seeds | wall time / run (s) | P({reference} > algorithm) [95% CI] |",
+        f"| algorithm | final return IQM [95% CI] | seeds | median run time (s) | P({reference} > algorithm) [95% CI] |",
         "|---|---|---|---|---|",
     ]
     for algo in suite.algos:
@@ -107,7 +107,7 @@ def _env_table(suite: Suite, env: EnvSpec, finals: pd.DataFrame, reference: str,
             lines.append(f"| {algo.name} | no complete run | 0 | - | - |")
             continue
         estimate = interval_estimate(values, reps=reps).format(1)
-        wall = f"{np.mean(times[algo.name]):.1f}"
+        wall = f"{np.median(times[algo.name]):.1f}"
         if algo.name == reference or len(scores.get(reference, [])) == 0:
             improvement = "-"
         else:
@@ -153,7 +153,8 @@ def make_report(suite: Suite, results_dir: str | Path, reps: int = DEFAULT_REPS)
         "Final return: mean return of the deterministic policy over the last evaluation's episodes, on a separate "
         "evaluation env seeded identically for every algorithm. Aggregate over seeds: interquartile mean (IQM) with "
         f"95% stratified bootstrap confidence intervals ({reps} resamples, rliable). P(X > Y): probability that a run "
-        "of X ends higher than a run of Y.",
+        "of X ends higher than a run of Y. Run time: the median over seeds of each run's training time; runs "
+        "share the machine with each other (`--jobs`), so compare speed with `sb3-ddpg speed`, not with this column.",
         "",
     ]
     for env in suite.envs:
