@@ -14,6 +14,7 @@ from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckA
 
 from sb3_ddpg_ext import DDPG
 from sb3_ddpg_ext.benchmarking.cli_bench import add_bench_arguments, add_speed_arguments, run_bench, run_speed
+from sb3_ddpg_ext.benchmarking.report import best_returns, final_returns
 from sb3_ddpg_ext.benchmarking.runner import expand_runs, parse_shard, run_paths, select_shard
 from sb3_ddpg_ext.benchmarking.suite import SuiteError, hyperparams_to_kwargs, load_suite, merge_hyperparams
 from sb3_ddpg_ext.benchmarking.throughput import measure_speed
@@ -57,10 +58,27 @@ def test_run_writes_curves_table_and_markers(finished):
         assert path.with_name(path.stem + ".done.json").exists()
     table = (finished / "tiny" / "RESULTS_TABLE.md").read_text()
     assert "| sb3_ddpg |" in table and "| td3 |" in table
-    assert "P(sb3_ddpg > algorithm)" in table
+    assert "P(sb3_ddpg > algorithm)" in table and "best evaluation IQM" in table
     assert "4/4 runs complete" in table
     png = finished / "tiny" / "curves_Pendulum-v1.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+
+def test_final_and_best_returns_per_run():
+    """Final return is each run's last evaluation (whatever its value), best return its highest one."""
+    results = pd.DataFrame(
+        {
+            "env": ["E"] * 6,
+            "algo": ["a", "a", "a", "b", "b", "b"],
+            "seed": [0, 0, 0, 0, 0, 0],
+            "step": [200, 0, 100, 0, 100, 200],  # unsorted on purpose
+            "mean_return": [-5.0, -9.0, 3.0, -1.0, -2.0, -3.0],
+        }
+    )
+    finals = final_returns(results).set_index("algo")["mean_return"].to_dict()
+    bests = best_returns(results).set_index("algo")["mean_return"].to_dict()
+    assert finals == {"a": -5.0, "b": -3.0}
+    assert bests == {"a": 3.0, "b": -1.0}
 
 
 def test_same_seed_same_curve(finished, tmp_path):
@@ -192,7 +210,7 @@ def test_ddpg_ext_entry_takes_a_tuned_config_with_scheduled_noise(tmp_path):
     assert isinstance(kwargs["action_noise"], OrnsteinUhlenbeckNoise)
     model = DDPG(env=env, seed=0, learning_starts=50, **kwargs)
     model.learn(100)
-    assert model.action_noise.scale == pytest.approx(0.0, abs=0.02)  # the schedule ran: the scale fell from 1 to ~0 over learn()
+    assert model.action_noise.scale == pytest.approx(0.0, abs=0.02)  # the schedule ran: scale 1 -> ~0
     # a parameter-noise entry builds the adaptive perturbation instead of action noise
     kwargs = hyperparams_to_kwargs(DDPG, {"noise_type": "parameter", "noise_std": 0.2}, env.action_space)
     assert isinstance(kwargs["param_noise"], AdaptiveParamNoise) and "action_noise" not in kwargs

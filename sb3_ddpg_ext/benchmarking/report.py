@@ -64,6 +64,18 @@ def final_returns(results: pd.DataFrame) -> pd.DataFrame:
     return last.reset_index(drop=True)
 
 
+def best_returns(results: pd.DataFrame) -> pd.DataFrame:
+    """
+    The best evaluation of each run (the statistic of the TD3 paper's "max average return" table).
+
+    :param results: from :func:`load_results`
+    :return: one row per (env, algo, seed) with its highest ``mean_return``
+    """
+    if results.empty:
+        return results
+    return results.groupby(["env", "algo", "seed"], sort=False, as_index=False)["mean_return"].max()
+
+
 def plot_curves(env: EnvSpec, results: pd.DataFrame, path: Path, reps: int = DEFAULT_REPS) -> Path:
     """
     Mean evaluation return against environment steps, with a 95% bootstrap band, one line per algorithm.
@@ -94,25 +106,28 @@ def plot_curves(env: EnvSpec, results: pd.DataFrame, path: Path, reps: int = DEF
     return path
 
 
-def _env_table(suite: Suite, env: EnvSpec, finals: pd.DataFrame, reference: str, reps: int) -> list[str]:
+def _env_table(suite: Suite, finals: pd.DataFrame, bests: pd.DataFrame, reference: str, reps: int) -> list[str]:
     scores = {algo.name: finals.loc[finals["algo"] == algo.name, "mean_return"].to_numpy() for algo in suite.algos}
+    peaks = {algo.name: bests.loc[bests["algo"] == algo.name, "mean_return"].to_numpy() for algo in suite.algos}
     times = {algo.name: finals.loc[finals["algo"] == algo.name, "run_wall_time"].to_numpy() for algo in suite.algos}
     lines = [
-        f"| algorithm | final return IQM [95% CI] | seeds | median run time (s) | P({reference} > algorithm) [95% CI] |",
-        "|---|---|---|---|---|",
+        "| algorithm | final return IQM [95% CI] | best evaluation IQM [95% CI] | seeds | median run time (s) "
+        f"| P({reference} > algorithm) [95% CI] |",
+        "|---|---|---|---|---|---|",
     ]
     for algo in suite.algos:
         values = scores[algo.name]
         if len(values) == 0:
-            lines.append(f"| {algo.name} | no complete run | 0 | - | - |")
+            lines.append(f"| {algo.name} | no complete run | - | 0 | - | - |")
             continue
         estimate = interval_estimate(values, reps=reps).format(1)
+        peak = interval_estimate(peaks[algo.name], reps=reps).format(1)
         wall = f"{np.median(times[algo.name]):.1f}"
         if algo.name == reference or len(scores.get(reference, [])) == 0:
             improvement = "-"
         else:
             improvement = probability_of_improvement(scores[reference], values, reps=reps).format(2)
-        lines.append(f"| {algo.name} | {estimate} | {len(values)} | {wall} | {improvement} |")
+        lines.append(f"| {algo.name} | {estimate} | {peak} | {len(values)} | {wall} | {improvement} |")
     return lines
 
 
@@ -141,6 +156,7 @@ def make_report(suite: Suite, results_dir: str | Path, reps: int = DEFAULT_REPS)
     out_dir.mkdir(parents=True, exist_ok=True)
     results = load_results(suite, results_dir)
     finals = final_returns(results)
+    bests = best_returns(results)
     reference = reference_algo(suite)
     n_expected = len(suite.algos) * len(suite.seeds)
     lines = [
@@ -153,8 +169,10 @@ def make_report(suite: Suite, results_dir: str | Path, reps: int = DEFAULT_REPS)
         "Final return: mean return of the deterministic policy over the last evaluation's episodes, on a separate "
         "evaluation env seeded identically for every algorithm. Aggregate over seeds: interquartile mean (IQM) with "
         f"95% stratified bootstrap confidence intervals ({reps} resamples, rliable). P(X > Y): probability that a run "
-        "of X ends higher than a run of Y. Run time: the median over seeds of each run's training time; runs "
-        "share the machine with each other (`--jobs`), so compare speed with `sb3-ddpg speed`, not with this column.",
+        "of X ends higher than a run of Y. Best evaluation: each run's highest evaluation, the statistic of the TD3 "
+        "paper's table (it flatters unstable learners; the final return does not). Run time: the median over seeds "
+        "of each run's training time; runs share the machine with each other (`--jobs`), so compare speed with "
+        "`sb3-ddpg speed`, not with this column.",
         "",
     ]
     for env in suite.envs:
@@ -172,7 +190,8 @@ def make_report(suite: Suite, results_dir: str | Path, reps: int = DEFAULT_REPS)
             continue
         png = plot_curves(env, env_results, out_dir / f"curves_{env_dirname(env.env_id)}.png", reps=reps)
         lines += [f"![{env.env_id} learning curves]({png.name})", ""]
-        lines += _env_table(suite, env, env_finals, reference, reps)
+        env_bests = bests[bests["env"] == env.env_id]
+        lines += _env_table(suite, env_finals, env_bests, reference, reps)
         lines.append("")
     versions = _versions(suite, results_dir)
     if versions:
