@@ -88,12 +88,14 @@ def plot_curves(env: EnvSpec, results: pd.DataFrame, path: Path, reps: int = DEF
     """
     figure = Figure(figsize=(7, 4.5))
     axis = figure.subplots()
-    for algo, frame in results.groupby("algo", sort=False):
+    for index, (algo, frame) in enumerate(results.groupby("algo", sort=False)):
         runs = [group.set_index("step")["mean_return"] for _, group in frame.groupby("seed")]
         steps = sorted(set.intersection(*(set(run.index) for run in runs)))  # points every run has
         curves = np.stack([run.loc[steps].to_numpy() for run in runs])
         mean, low, high = curve_estimate(curves, reps=reps)
-        axis.plot(steps, mean, label=f"{algo} ({len(runs)} seeds)")
+        # line styles keep identical curves visible (this DDPG and SB3's DDPG coincide for the same seeds)
+        style = ("-", "--", ":", "-.")[index % 4]
+        axis.plot(steps, mean, linestyle=style, linewidth=2.5 if index == 0 else 1.5, label=f"{algo} ({len(runs)} seeds)")
         axis.fill_between(steps, low, high, alpha=0.2)
     axis.set_title(f"{env.env_id}: deterministic evaluation, mean and 95% CI")
     axis.set_xlabel("environment steps")
