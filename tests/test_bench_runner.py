@@ -79,6 +79,12 @@ def test_final_and_best_returns_per_run():
     bests = best_returns(results).set_index("algo")["mean_return"].to_dict()
     assert finals == {"a": -5.0, "b": -3.0}
     assert bests == {"a": 3.0, "b": -1.0}
+    # runs come out in seed order whatever order they were read in, so equal scores get equal bootstrap intervals
+    shuffled = pd.concat([results.assign(seed=1, mean_return=results["mean_return"] + 1), results]).sample(
+        frac=1, random_state=0
+    )
+    assert final_returns(shuffled)["seed"].tolist() == [0, 1, 0, 1]
+    assert best_returns(shuffled)["seed"].tolist() == [0, 1, 0, 1]
 
 
 def test_same_seed_same_curve(finished, tmp_path):

@@ -60,8 +60,9 @@ def final_returns(results: pd.DataFrame) -> pd.DataFrame:
     """
     if results.empty:
         return results
-    last = results.sort_values("step").groupby(["env", "algo", "seed"], sort=False).tail(1)
-    return last.reset_index(drop=True)
+    last = results.sort_values("step", kind="stable").groupby(["env", "algo", "seed"], sort=False).tail(1)
+    # seed order fixed, so identical scores get identical bootstrap intervals
+    return last.sort_values(["env", "algo", "seed"], kind="stable").reset_index(drop=True)
 
 
 def best_returns(results: pd.DataFrame) -> pd.DataFrame:
@@ -73,7 +74,7 @@ def best_returns(results: pd.DataFrame) -> pd.DataFrame:
     """
     if results.empty:
         return results
-    return results.groupby(["env", "algo", "seed"], sort=False, as_index=False)["mean_return"].max()
+    return results.groupby(["env", "algo", "seed"], as_index=False)["mean_return"].max()
 
 
 def plot_curves(env: EnvSpec, results: pd.DataFrame, path: Path, reps: int = DEFAULT_REPS) -> Path:
