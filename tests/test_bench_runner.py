@@ -222,6 +222,11 @@ def test_ddpg_ext_entry_takes_a_tuned_config_with_scheduled_noise(tmp_path):
     assert isinstance(kwargs["param_noise"], AdaptiveParamNoise) and "action_noise" not in kwargs
     path = write_suite(tmp_path, lambda d: d["algos"].update(tuned={"algo": "ddpg_ext", "hyperparams": tuned}))
     assert load_suite(path).algos[-1].hyperparams["noise_schedule"]["type"] == "linear"
+    # every spelling the package's noise factory accepts is accepted in a ddpg_ext entry
+    for name in ("ou", "ornstein_uhlenbeck", "gaussian", "parameter"):
+        entry = {"algo": "ddpg_ext", "hyperparams": {"noise_type": name}}
+        path = write_suite(tmp_path, lambda d, entry=entry: d["algos"].update(tuned=entry))
+        assert load_suite(path).algos[-1].hyperparams["noise_type"] == name
 
 
 @pytest.mark.parametrize("name", ["pendulum", "mountaincar", "lunarlander", "inverted_pendulum", "halfcheetah"])

@@ -60,9 +60,9 @@ def final_returns(results: pd.DataFrame) -> pd.DataFrame:
     """
     if results.empty:
         return results
-    last = results.sort_values("step", kind="stable").groupby(["env", "algo", "seed"], sort=False).tail(1)
-    # seed order fixed, so identical scores get identical bootstrap intervals
-    return last.sort_values(["env", "algo", "seed"], kind="stable").reset_index(drop=True)
+    # runs in (env, algo, seed) order, so identical scores get identical bootstrap intervals
+    ordered = results.sort_values(["env", "algo", "seed", "step"], kind="stable")
+    return ordered.groupby(["env", "algo", "seed"], sort=False).tail(1).reset_index(drop=True)
 
 
 def best_returns(results: pd.DataFrame) -> pd.DataFrame:

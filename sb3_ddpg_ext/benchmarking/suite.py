@@ -22,6 +22,8 @@ import yaml
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.noise import ActionNoise, NormalActionNoise, OrnsteinUhlenbeckActionNoise
 
+from sb3_ddpg_ext.common.noise import ACTION_NOISE_TYPES
+
 # Algorithm name -> "module:attribute", imported only when a run needs it, so a suite can name an
 # algorithm whose package is not installed on the machine that merely reports results.
 ALGORITHMS: dict[str, str] = {
@@ -41,7 +43,7 @@ _NOISE_KEYS = ("noise_type", "noise_std")
 # This package's exploration keys (sb3_ddpg_ext.config): allowed in the hyperparameters of ``ddpg_ext`` entries only,
 # e.g. a tuned configuration from ``sb3-ddpg best`` with a noise schedule or parameter-space noise.
 _EXTENDED_NOISE_KEYS = ("noise_schedule", "noise_kwargs")
-_EXTENDED_NOISE_TYPES = ("gaussian", "ou", "parameter")
+_EXTENDED_NOISE_TYPES = (*(name for name in ACTION_NOISE_TYPES if name not in NOISE_TYPES), "parameter")
 _TOP_LEVEL_KEYS = {"name": "a string", "algos": "a mapping", "envs": "a mapping", "seeds": "a list of integers"}
 _OPTIONAL_TOP_LEVEL_KEYS = {"description": "a string", "reference": "an algorithm name of this suite"}
 _ENV_KEYS = ("n_timesteps", "eval_freq", "n_eval_episodes", "hyperparams")

@@ -30,6 +30,7 @@ from stable_baselines3.common.noise import (
 from sb3_ddpg_ext.common.schedules import check_schedule, make_schedule
 
 __all__ = [
+    "ACTION_NOISE_TYPES",
     "GaussianNoise",
     "OrnsteinUhlenbeckNoise",
     "ScheduledNoise",
@@ -329,6 +330,8 @@ _NOISE_CLASSES: dict[str, type[GaussianNoise] | type[OrnsteinUhlenbeckNoise]] = 
     "ornstein_uhlenbeck": OrnsteinUhlenbeckNoise,
     "ou": OrnsteinUhlenbeckNoise,
 }
+# Every name make_action_noise accepts (lower case), for validators elsewhere.
+ACTION_NOISE_TYPES: tuple[str, ...] = tuple(_NOISE_CLASSES)
 _EXTRA_KWARGS: dict[type[GaussianNoise] | type[OrnsteinUhlenbeckNoise], tuple[str, ...]] = {
     GaussianNoise: ("mean", "dtype"),
     OrnsteinUhlenbeckNoise: ("mean", "theta", "dt", "initial_noise", "dtype"),
