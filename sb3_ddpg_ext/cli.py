@@ -1,99 +1,173 @@
-"""The ``sb3-ddpg`` command: train | eval | tune | best | bench | speed."""
+"""
+The ``sb3-ddpg`` command: train | eval | tune | best | bench | speed.
+
+Each subcommand imports what it needs when it runs: ``train`` and ``eval`` load no optuna, rliable or pandas. Bad
+input (a :class:`~sb3_ddpg_ext.experiment.errors.ConfigError`) is printed as one line naming the file, the key and
+the fix, with exit status 2.
+"""
 
 import argparse
 import datetime
+import importlib
+import importlib.util
 import pathlib
 import sys
+from typing import Any
 
-from sb3_ddpg_ext.config import ConfigError, build_run_config, parse_overrides, read_hyperparams
+from sb3_ddpg_ext.experiment.errors import ConfigError
+
+ALGO_CHOICES = ("ddpg_ext", "sb3_ddpg", "td3", "sac")
 
 
-def _add_train(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("train", help="train DDPG and write a run folder", description=_train.__doc__)
+def _add_train(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "train", help="train DDPG (or an SB3 algorithm) and write a run folder", description=_train.__doc__
+    )
     parser.add_argument("--env", required=True, help="Gymnasium environment id, e.g. Pendulum-v1")
-    parser.add_argument("--hyperparams", help="RL Zoo-style YAML file (flat, or keyed by env id)")
+    parser.add_argument("--algo", default="ddpg_ext", choices=ALGO_CHOICES, help="algorithm (default: this package's DDPG)")
+    parser.add_argument("--hyperparams", help="RL Zoo-style YAML file (flat, or keyed by env id with an optional 'default')")
     parser.add_argument(
         "--params",
         nargs="*",
         default=[],
         metavar="KEY=VALUE",
-        help="override hyperparameters, values read as YAML: learning_rate=3e-4 'policy_kwargs={net_arch: [64, 64]}'",
+        help="override hyperparameters (YAML values, mappings merged): learning_rate=3e-4 'policy_kwargs={net_arch: [64]}'",
     )
     parser.add_argument("--n-timesteps", type=int, help="training budget (default: the file's n_timesteps, else 20000)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the model and the environments")
-    parser.add_argument("--n-envs", type=int, help="number of parallel environments (overrides the file)")
-    parser.add_argument("--eval-freq", type=int, default=2_000, help="evaluate every N environment steps")
-    parser.add_argument("--n-eval-episodes", type=int, default=10, help="episodes per evaluation")
-    parser.add_argument("--run-dir", help="output folder (default: runs/<env>-<date>-seed<seed>)")
-    parser.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda")
+    parser.add_argument("--seed", type=int, help="seed of the model and the environments (default: the file's, else 0)")
+    parser.add_argument("--n-envs", type=int, help="number of parallel environments (default: the file's, else 1)")
+    parser.add_argument("--device", help="torch device: auto, cpu, cuda (default: the file's, else auto)")
+    parser.add_argument("--verbose", type=int, help="SB3 verbosity 0, 1, 2 (default: the file's, else 0)")
+    parser.add_argument("--eval-freq", type=int, default=2_000, help="evaluate every N environment steps (default 2000)")
+    parser.add_argument("--n-eval-episodes", type=int, default=10, help="episodes per evaluation (default 10)")
+    parser.add_argument("--run-dir", help="output folder (default: runs/<env>-<algo>-<date>-seed<seed>)")
     parser.add_argument("--no-progress-bar", action="store_true", help="hide the progress bar")
-    parser.add_argument("--verbose", type=int, default=0, help="SB3 verbosity (0, 1, 2)")
     parser.set_defaults(func=_train)
 
 
-def _train(args: argparse.Namespace) -> int:
-    """Train DDPG on an environment with periodic deterministic evaluation; write model, logs, config and plot."""
-    from stable_baselines3.common.env_util import make_vec_env
+def train_hyperparams(args: argparse.Namespace) -> dict[str, Any]:
+    """
+    The hyperparameters of ``sb3-ddpg train``: the file's, then ``--params``, then the dedicated flags that were given.
 
-    from sb3_ddpg_ext.run import check_env_id, train
+    :param args: Parsed ``train`` arguments
+    :return: The merged hyperparameters
+    """
+    from sb3_ddpg_ext.experiment.config import merge_hyperparams, parse_overrides, read_hyperparams
+
+    hyperparams = read_hyperparams(args.hyperparams, args.env) if args.hyperparams else {}
+    flags = {key: getattr(args, key) for key in ("n_timesteps", "seed", "n_envs", "device", "verbose")}
+    given = {key: value for key, value in flags.items() if value is not None}
+    return merge_hyperparams(hyperparams, parse_overrides(args.params), given)
+
+
+def _train(args: argparse.Namespace) -> int:
+    """Train on an environment with periodic deterministic evaluation; write model, logs, config, curve and plot."""
+    from sb3_ddpg_ext.experiment.config import build_run_spec, check_env_id, check_int
+    from sb3_ddpg_ext.experiment.run import run
 
     check_env_id(args.env)
-    hyperparams = read_hyperparams(args.hyperparams, args.env) if args.hyperparams else {}
-    hyperparams.update(parse_overrides(args.params))
-    if args.n_envs is not None:
-        hyperparams["n_envs"] = args.n_envs
-    probe = make_vec_env(args.env, n_envs=1)
-    n_actions = int(probe.action_space.shape[0]) if probe.action_space.shape else 0
-    probe.close()
-    config = build_run_config(hyperparams, n_actions, source=args.hyperparams or "--params")
+    eval_freq = check_int(args.eval_freq, "--eval-freq", "command line")
+    n_eval_episodes = check_int(args.n_eval_episodes, "--n-eval-episodes", "command line")
+    source = args.hyperparams or "command line"
+    spec = build_run_spec(args.env, train_hyperparams(args), args.algo, source=source)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_dir = pathlib.Path(args.run_dir or f"runs/{args.env}-{stamp}-seed{args.seed}")
-    result = train(
-        args.env,
-        config,
-        run_dir,
-        n_timesteps=args.n_timesteps,
-        seed=args.seed,
-        eval_freq=args.eval_freq,
-        n_eval_episodes=args.n_eval_episodes,
-        progress_bar=not args.no_progress_bar,
-        device=args.device,
-        verbose=args.verbose,
-    )
+    run_dir = pathlib.Path(args.run_dir or f"runs/{args.env}-{args.algo}-{stamp}-seed{spec.seed}")
+    has = {name: importlib.util.find_spec(name) is not None for name in ("tensorboard", "tqdm", "rich", "matplotlib")}
+    if "tensorboard_log" not in spec.hyperparams and has["tensorboard"]:
+        spec.tensorboard_log = str(run_dir / "tb")
+    progress_bar = not args.no_progress_bar and has["tqdm"] and has["rich"]
+    result = run(spec, eval_freq, n_eval_episodes, run_dir=run_dir, progress_bar=progress_bar)
+    mean, std = result.final_return
     print(
-        f"Final evaluation on {args.env}: mean return {result.mean_return:.1f} +/- {result.std_return:.1f} "
-        f"over {args.n_eval_episodes} deterministic episodes"
+        f"Final evaluation on {args.env}: mean return {mean:.1f} +/- {std:.1f} over {n_eval_episodes} deterministic episodes"
     )
-    print(f"Model:          {result.model_path}")
-    print(f"Learning curve: {result.plot_path}")
-    print(f"Tensorboard:    tensorboard --logdir {result.run_dir / 'tb'}")
+    print(f"Model:          {run_dir / 'model.zip'}")
+    print(f"Evaluations:    {run_dir / 'evaluations.csv'}")
+    if has["matplotlib"]:
+        from sb3_ddpg_ext.experiment.plots import plot_run
+
+        print(f"Learning curve: {plot_run(run_dir, f'{args.algo} on {args.env} (seed {spec.seed})')}")
+    else:
+        print("Learning curve: not plotted (pip install 'sb3_ddpg_ext[extra]' for matplotlib)")
+    if spec.tensorboard_log:
+        print(f"Tensorboard:    tensorboard --logdir {spec.tensorboard_log}")
     return 0
 
 
-def _add_eval(subparsers: argparse._SubParsersAction) -> None:
+def _add_eval(subparsers: Any) -> None:
     parser = subparsers.add_parser("eval", help="evaluate a saved model", description=_eval.__doc__)
-    parser.add_argument("--model", required=True, help="model file written by train / DDPG.save")
+    parser.add_argument("--model", required=True, help="model file written by train / model.save")
     parser.add_argument("--env", help="environment id (default: read from the run folder's config.yml)")
-    parser.add_argument("--n-episodes", type=int, default=10, help="number of deterministic episodes")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the evaluation environment")
+    parser.add_argument(
+        "--algo", choices=ALGO_CHOICES, help="algorithm of the model (default: the run folder's, else ddpg_ext)"
+    )
+    parser.add_argument("--n-episodes", type=int, default=10, help="number of deterministic episodes (default 10)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the evaluation environment (default 0)")
     parser.add_argument("--vecnormalize", help="VecNormalize statistics (default: the run folder's, if any)")
     parser.set_defaults(func=_eval)
 
 
-def _eval(args: argparse.Namespace) -> int:
-    """Print the mean and std return of a saved model over N deterministic episodes."""
-    from sb3_ddpg_ext.run import evaluate
+def _run_folder_value(run_dir: pathlib.Path, key: str) -> str | None:
+    """The env id (``env``) or algorithm (``algo``) of a run folder, from its summary.json or config.yml."""
+    import json
 
-    if args.n_episodes <= 0:
-        raise ConfigError(f"--n-episodes must be positive, got {args.n_episodes}.")
-    mean, std = evaluate(args.model, args.env, args.n_episodes, args.seed, args.vecnormalize)
-    print(f"mean return {mean:.2f} +/- {std:.2f} over {args.n_episodes} deterministic episodes")
+    import yaml
+
+    summary, config = run_dir / "summary.json", run_dir / "config.yml"
+    if summary.is_file():
+        return json.loads(summary.read_text()).get(key)
+    if key == "env" and config.is_file():
+        sections = list(yaml.safe_load(config.read_text()) or {})
+        return str(sections[0]) if len(sections) == 1 else None
+    return None
+
+
+def _eval(args: argparse.Namespace) -> int:
+    """Print the mean and std return of a saved model over N deterministic episodes (the evaluation of train runs)."""
+    import numpy as np
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from sb3_ddpg_ext.experiment.config import RunSpec, check_env_id, check_int, resolve_algorithm
+    from sb3_ddpg_ext.experiment.evaluation import evaluate_returns
+    from sb3_ddpg_ext.experiment.run import make_env
+
+    model_path = pathlib.Path(args.model)
+    n_episodes = check_int(args.n_episodes, "--n-episodes", "command line")
+    env_id = args.env or _run_folder_value(model_path.parent, "env")
+    if env_id is None:
+        raise ConfigError(f"--env: not given and no run folder beside '{model_path}' to read it from; pass --env ENV_ID")
+    check_env_id(env_id)
+    algo = args.algo or _run_folder_value(model_path.parent, "algo") or "ddpg_ext"
+    try:
+        model = resolve_algorithm(algo).load(model_path, device="cpu")
+    except ValueError as error:
+        raise ConfigError(f"--model: {error}") from error
+    env = make_env(RunSpec(env_id), 1, args.seed)
+    stats = pathlib.Path(args.vecnormalize) if args.vecnormalize else model_path.parent / "vecnormalize.pkl"
+    if stats.is_file():
+        env = VecNormalize.load(str(stats), env)
+        env.training, env.norm_reward = False, False
+    elif args.vecnormalize:
+        raise ConfigError(f"--vecnormalize: no file at '{stats}'")
+    returns = evaluate_returns(model, env, n_episodes, args.seed)
+    env.close()
+    print(f"mean return {np.mean(returns):.2f} +/- {np.std(returns):.2f} over {n_episodes} deterministic episodes")
     return 0
+
+
+# Subcommands whose code lives in the tuning / benchmarking packages: (name, module, extra, help)
+_DELEGATED = [
+    ("tune", "sb3_ddpg_ext.tuning.cli_tune", "tuning", "run (or resume) an Optuna study of DDPG's hyperparameters"),
+    ("best", "sb3_ddpg_ext.tuning.cli_tune", "tuning", "export a study's best trial as hyperparameters, with plots and a CSV"),
+    ("bench", "sb3_ddpg_ext.benchmarking.cli_bench", "benchmarks", "run a benchmark suite against SB3's DDPG, TD3 and SAC"),
+    ("speed", "sb3_ddpg_ext.benchmarking.cli_bench", "benchmarks", "compare training throughput with SB3's DDPG in one run"),
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """
-    Build the ``sb3-ddpg`` argument parser.
+    Build the ``sb3-ddpg`` argument parser. The arguments of the delegated subcommands are declared by their modules'
+    ``add_<name>_arguments``, which import nothing heavy; their work is imported when they run.
 
     :return: The parser with one subcommand per action
     """
@@ -101,38 +175,23 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_train(subparsers)
     _add_eval(subparsers)
-    for name, module, help_text in _DELEGATED:
-        _add_delegated(subparsers, name, module, help_text)
+    for name, module_name, _, help_text in _DELEGATED:
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        getattr(importlib.import_module(module_name.rsplit(".", 1)[0] + ".arguments"), f"add_{name}_arguments")(sub)
+        sub.set_defaults(func=_delegate)
     return parser
 
 
-# Subcommands whose code lives in the tuning / benchmarking packages: (name, module, help)
-_DELEGATED = [
-    ("tune", "sb3_ddpg_ext.tuning.cli_tune", "run (or resume) an Optuna study of DDPG's hyperparameters"),
-    ("best", "sb3_ddpg_ext.tuning.cli_tune", "export a study's best trial as hyperparameters, with plots and a CSV"),
-    ("bench", "sb3_ddpg_ext.benchmarking.cli_bench", "run a benchmark suite against SB3's DDPG, TD3 and SAC"),
-    ("speed", "sb3_ddpg_ext.benchmarking.cli_bench", "compare training throughput with SB3's DDPG in one run"),
-]
-
-
-def _add_delegated(subparsers: argparse._SubParsersAction, name: str, module_name: str, help_text: str) -> None:
-    """Register a subcommand implemented by ``module_name.add_<name>_arguments`` / ``run_<name>``."""
-    import importlib
-
-    parser = subparsers.add_parser(name, help=help_text, description=help_text)
+def _delegate(args: argparse.Namespace) -> int:
+    """Import the subcommand's module (its extra's packages) and run it."""
+    module_name, extra = next((module, extra) for name, module, extra, _ in _DELEGATED if name == args.command)
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        missing = str(error)
-        parser.set_defaults(func=lambda args: _missing_extra(name, missing))
-        return
-    getattr(module, f"add_{name}_arguments")(parser)
-    parser.set_defaults(func=getattr(module, f"run_{name}"))
-
-
-def _missing_extra(name: str, reason: str) -> int:
-    extra = "tuning" if name in ("tune", "best") else "benchmarks"
-    raise ConfigError(f"'sb3-ddpg {name}' needs the '{extra}' extra ({reason}): pip install 'sb3_ddpg_ext[{extra}]'.")
+        raise ConfigError(
+            f"'sb3-ddpg {args.command}' needs the '{extra}' extra ({error}): pip install 'sb3_ddpg_ext[{extra}]'"
+        ) from error
+    return int(getattr(module, f"run_{args.command}")(args))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,13 +199,14 @@ def main(argv: list[str] | None = None) -> int:
     Run the ``sb3-ddpg`` command line.
 
     :param argv: Arguments (default: ``sys.argv[1:]``)
-    :return: Exit status
+    :return: Exit status: 0, 1 when some benchmark run failed, 2 for bad input, 130 when interrupted
     """
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
     except (ConfigError, FileNotFoundError) as error:
-        print(f"sb3-ddpg {args.command}: error: {error}", file=sys.stderr)
+        message = " ".join(str(error).split())
+        print(f"sb3-ddpg {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"sb3-ddpg {args.command}: interrupted; files already written are complete.", file=sys.stderr)

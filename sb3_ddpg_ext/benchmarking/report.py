@@ -13,9 +13,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-# A bare Figure renders PNGs with the Agg canvas and leaves pyplot's global backend and state alone.
-from matplotlib.figure import Figure
-
 from sb3_ddpg_ext.benchmarking.runner import env_dirname, expand_runs, is_complete, run_paths
 from sb3_ddpg_ext.benchmarking.stats import (
     DEFAULT_REPS,
@@ -24,6 +21,8 @@ from sb3_ddpg_ext.benchmarking.stats import (
     probability_of_improvement,
 )
 from sb3_ddpg_ext.benchmarking.suite import EnvSpec, Suite, reference_algo
+from sb3_ddpg_ext.common.save import atomic_write
+from sb3_ddpg_ext.experiment.plots import Curve, plot_curves
 
 TABLE_NAME = "RESULTS_TABLE.md"
 
@@ -77,7 +76,7 @@ def best_returns(results: pd.DataFrame) -> pd.DataFrame:
     return results.groupby(["env", "algo", "seed"], as_index=False)["mean_return"].max()
 
 
-def plot_curves(env: EnvSpec, results: pd.DataFrame, path: Path, reps: int = DEFAULT_REPS) -> Path:
+def plot_env_curves(env: EnvSpec, results: pd.DataFrame, path: Path, reps: int = DEFAULT_REPS) -> Path:
     """
     Mean evaluation return against environment steps, with a 95% bootstrap band, one line per algorithm.
 
@@ -87,26 +86,14 @@ def plot_curves(env: EnvSpec, results: pd.DataFrame, path: Path, reps: int = DEF
     :param reps: bootstrap resamples
     :return: ``path``
     """
-    figure = Figure(figsize=(7, 4.5))
-    axis = figure.subplots()
-    for index, (algo, frame) in enumerate(results.groupby("algo", sort=False)):
+    curves = []
+    for algo, frame in results.groupby("algo", sort=False):
         runs = [group.set_index("step")["mean_return"] for _, group in frame.groupby("seed")]
         steps = sorted(set.intersection(*(set(run.index) for run in runs)))  # points every run has
-        curves = np.stack([run.loc[steps].to_numpy() for run in runs])
-        mean, low, high = curve_estimate(curves, reps=reps)
-        # line styles keep identical curves visible (this DDPG and SB3's DDPG coincide for the same seeds)
-        style = ("-", "--", ":", "-.")[index % 4]
-        axis.plot(steps, mean, linestyle=style, linewidth=2.5 if index == 0 else 1.5, label=f"{algo} ({len(runs)} seeds)")
-        axis.fill_between(steps, low, high, alpha=0.2)
-    axis.set_title(f"{env.env_id}: deterministic evaluation, mean and 95% CI")
-    axis.set_xlabel("environment steps")
-    axis.set_ylabel(f"mean return over {env.n_eval_episodes} episodes")
-    axis.grid(alpha=0.3)
-    axis.legend(loc="best", fontsize="small")
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    return path
+        mean, low, high = curve_estimate(np.stack([run.loc[steps].to_numpy() for run in runs]), reps=reps)
+        curves.append(Curve(f"{algo} ({len(runs)} seeds)", np.asarray(steps), mean, low, high))
+    title = f"{env.env_id}: deterministic evaluation, mean and 95% CI"
+    return plot_curves(curves, path, title, ylabel=f"mean return over {env.n_eval_episodes} episodes")
 
 
 def _env_table(suite: Suite, finals: pd.DataFrame, bests: pd.DataFrame, reference: str, reps: int) -> list[str]:
@@ -191,7 +178,7 @@ def make_report(suite: Suite, results_dir: str | Path, reps: int = DEFAULT_REPS)
         if env_results.empty:
             lines += ["No complete run yet.", ""]
             continue
-        png = plot_curves(env, env_results, out_dir / f"curves_{env_dirname(env.env_id)}.png", reps=reps)
+        png = plot_env_curves(env, env_results, out_dir / f"curves_{env_dirname(env.env_id)}.png", reps=reps)
         lines += [f"![{env.env_id} learning curves]({png.name})", ""]
         env_bests = bests[bests["env"] == env.env_id]
         lines += _env_table(suite, env_finals, env_bests, reference, reps)
@@ -202,5 +189,5 @@ def make_report(suite: Suite, results_dir: str | Path, reps: int = DEFAULT_REPS)
         lines += [f"- {', '.join(f'{key} {value}' for key, value in sorted(entry.items()))}" for entry in versions]
         lines.append("")
     table_path = out_dir / TABLE_NAME
-    table_path.write_text("\n".join(lines))
+    atomic_write(table_path, lambda file: file.write("\n".join(lines)), mode="w")
     return table_path

@@ -1,14 +1,15 @@
 """Run a benchmark suite: one process per (environment, algorithm, seed), resumable and shardable.
 
-Each run writes ``<results_dir>/<suite>/<env>/<algo>/seed_<k>.csv`` (columns ``step, mean_return,
-std_return, wall_time``), replaced atomically after every evaluation, and when it finishes a marker
+Each run is one run of the experiment layer (:func:`sb3_ddpg_ext.experiment.run`: the same converter, environments
+and evaluation protocol as ``sb3-ddpg train`` and tuning trials). It writes its learning curve to
+``<results_dir>/<suite>/<env>/<algo>/seed_<k>.csv`` (the experiment layer's CSV: ``step, mean_return, std_return,
+wall_time``), replaced atomically after every evaluation, and when it finishes a marker
 ``seed_<k>.done.json`` (wall time, versions, the exact configuration). A run is complete when its
 marker exists and matches the suite's current configuration; complete runs are skipped, others redone.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import multiprocessing
@@ -26,26 +27,12 @@ import gymnasium as gym
 import numpy as np
 import stable_baselines3
 import torch as th
-from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.evaluation import evaluate_policy
-from stable_baselines3.common.vec_env import VecEnv
 
-from sb3_ddpg_ext.benchmarking.suite import (
-    ALGORITHMS,
-    AlgoSpec,
-    EnvSpec,
-    Suite,
-    SuiteError,
-    hyperparams_to_kwargs,
-    merge_hyperparams,
-    resolve_algorithm,
-)
+from sb3_ddpg_ext.benchmarking.suite import AlgoSpec, EnvSpec, Suite
 from sb3_ddpg_ext.common.save import atomic_write
-
-CSV_COLUMNS = ("step", "mean_return", "std_return", "wall_time")
-# The evaluation env is seeded apart from the training env, identically for every algorithm.
-EVAL_SEED_OFFSET = 10_000
+from sb3_ddpg_ext.experiment import run as experiment
+from sb3_ddpg_ext.experiment.config import ALGORITHMS, RunSpec, build_run_spec, merge_hyperparams
+from sb3_ddpg_ext.experiment.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -63,6 +50,7 @@ class Run:
     algo: AlgoSpec
     env: EnvSpec
     seed: int
+    source: str = "<suite>"
 
     @property
     def label(self) -> str:
@@ -71,6 +59,12 @@ class Run:
     @property
     def hyperparams(self) -> dict[str, Any]:
         return merge_hyperparams(self.env.hyperparams, self.algo.hyperparams)
+
+    def spec(self) -> RunSpec:
+        """The run as the experiment layer runs it (the converter checks every value)."""
+        source = f"{self.source}: envs.{self.env.env_id}.hyperparams + algos.{self.algo.name}.hyperparams"
+        settings = {"seed": self.seed, "n_timesteps": self.env.n_timesteps}
+        return build_run_spec(self.env.env_id, merge_hyperparams(self.hyperparams, settings), self.algo.algo, source)
 
     def config(self) -> dict[str, Any]:
         """Everything that determines the run's result, as JSON-friendly data."""
@@ -127,7 +121,7 @@ def expand_runs(suite: Suite) -> list[Run]:
     :param suite: the suite
     :return: the runs
     """
-    return [Run(suite.name, algo, env, seed) for env in suite.envs for seed in suite.seeds for algo in suite.algos]
+    return [Run(suite.name, algo, env, seed, suite.path) for env in suite.envs for seed in suite.seeds for algo in suite.algos]
 
 
 def parse_shard(text: str | None) -> tuple[int, int]:
@@ -139,13 +133,14 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     """
     if text is None:
         return 0, 1
+    problem = ConfigError(f"--shard: expected 'i/n' with 0 <= i < n (e.g. 0/2 and 1/2 on two machines), got {text!r}")
     try:
         index_text, count_text = text.split("/")
         index, count = int(index_text), int(count_text)
     except ValueError as error:
-        raise ValueError(f"--shard expects 'i/n' with 0 <= i < n, got {text!r}") from error
+        raise problem from error
     if count < 1 or not 0 <= index < count:
-        raise ValueError(f"--shard expects 'i/n' with 0 <= i < n, got {text!r}")
+        raise problem
     return index, count
 
 
@@ -175,17 +170,6 @@ def is_complete(results_dir: str | Path, run: Run) -> bool:
     return marker.get("config_hash") == run.config_hash()
 
 
-def write_csv(path: Path, rows: Sequence[Sequence[float]]) -> None:
-    """Write evaluation rows (``step, mean_return, std_return, wall_time``) atomically."""
-
-    def write(file: Any) -> None:
-        writer = csv.writer(file)
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows(rows)
-
-    atomic_write(path, write, mode="w")
-
-
 def versions() -> dict[str, str]:
     """Versions of what produced a result."""
     found = {
@@ -202,133 +186,46 @@ def versions() -> dict[str, str]:
     return found
 
 
-class PeriodicEvalCallback(BaseCallback):
+def check_runs(runs: Sequence[Run]) -> None:
     """
-    Evaluate the deterministic policy every ``eval_freq`` environment steps (and at steps 0 and the end),
-    writing the learning curve to a CSV after each evaluation.
-
-    The evaluation env is re-seeded with the same seed before every evaluation, so every evaluation of
-    every algorithm starts from the same episodes' initial states (common random numbers).
-
-    :param eval_env: the evaluation env, separate from the training env
-    :param eval_seed: seed applied to ``eval_env`` before each evaluation
-    :param eval_freq: evaluate every ``eval_freq`` environment steps
-    :param n_eval_episodes: episodes per evaluation
-    :param csv_path: where the curve is written
-    """
-
-    def __init__(self, eval_env: VecEnv, eval_seed: int, eval_freq: int, n_eval_episodes: int, csv_path: Path):
-        super().__init__(verbose=0)
-        self.eval_env = eval_env
-        self.eval_seed = eval_seed
-        self.eval_freq = eval_freq
-        self.n_eval_episodes = n_eval_episodes
-        self.csv_path = csv_path
-        self.rows: list[tuple[int, float, float, float]] = []
-        self.start_time = 0.0
-        self._last_eval_step = -1
-
-    def evaluate(self) -> None:
-        self.eval_env.seed(self.eval_seed)
-        returns, _ = evaluate_policy(
-            self.model, self.eval_env, n_eval_episodes=self.n_eval_episodes, deterministic=True, return_episode_rewards=True
-        )
-        elapsed = time.perf_counter() - self.start_time
-        self.rows.append((self.num_timesteps, float(np.mean(returns)), float(np.std(returns)), round(elapsed, 3)))
-        self._last_eval_step = self.num_timesteps
-        write_csv(self.csv_path, self.rows)
-
-    def _on_training_start(self) -> None:
-        self.start_time = time.perf_counter()
-        self.evaluate()
-
-    def _on_step(self) -> bool:
-        # One env: num_timesteps crosses each multiple of eval_freq exactly once.
-        if self.num_timesteps % self.eval_freq == 0:
-            self.evaluate()
-        return True
-
-    def _on_training_end(self) -> None:
-        if self._last_eval_step != self.num_timesteps:
-            self.evaluate()
-
-
-def build_kwargs(run: Run) -> dict[str, Any]:
-    """
-    Constructor keyword arguments of a run (``policy`` included, ``env`` and ``seed`` excluded).
-
-    :param run: the run
-    :return: keyword arguments
-    """
-    algo_class = resolve_algorithm(run.algo.algo)
-    env = gym.make(run.env.env_id)
-    try:
-        return hyperparams_to_kwargs(algo_class, run.hyperparams, env.action_space)
-    finally:
-        env.close()
-
-
-def check_runs(runs: Sequence[Run], suite_path: str) -> None:
-    """
-    Import every algorithm and build every constructor's arguments before any run starts.
+    Convert every run's hyperparameters and construct each (algorithm, environment) pair's model once, before any run
+    starts, so a bad value is one line naming the suite file and the keys, not a failed run.
 
     :param runs: the runs
-    :param suite_path: file named in errors
     """
     seen: set[tuple[str, str]] = set()
-    for run in runs:
-        key = (run.algo.name, run.env.env_id)
-        if key in seen:
-            continue
-        seen.add(key)
-        try:
-            build_kwargs(run)
-        except ImportError as error:
-            target = ALGORITHMS[run.algo.algo]
-            raise SuiteError(f"{suite_path}: key 'algos.{run.algo.name}': cannot import {target!r} ({error})") from error
-        except ValueError as error:
-            raise SuiteError(
-                f"{suite_path}: key 'envs.{run.env.env_id}.hyperparams' / 'algos.{run.algo.name}.hyperparams': {error}"
-            ) from error
+    for entry in runs:
+        spec = entry.spec()
+        if (entry.algo.name, entry.env.env_id) not in seen:
+            seen.add((entry.algo.name, entry.env.env_id))
+            spec.device = "cpu"  # the arguments are checked; the device is not used
+            experiment.make_model(spec, entry.env.env_id).env.close()
 
 
-def execute_run(run: Run, results_dir: str | Path) -> float:
+def execute_run(entry: Run, results_dir: str | Path) -> float:
     """
-    Train one run with periodic evaluation and write its CSV and completion marker.
+    Train one run with the periodic evaluation and write its CSV and completion marker.
 
-    :param run: the run
+    :param entry: the run
     :param results_dir: root of all results
     :return: wall time of the run in seconds
     """
-    csv_path, done_path = run_paths(results_dir, run)
+    csv_path, done_path = run_paths(results_dir, entry)
     if done_path.exists():
         done_path.unlink()
-    algo_class = resolve_algorithm(run.algo.algo)
-    kwargs = build_kwargs(run)
-    start = time.perf_counter()
-    env = make_vec_env(run.env.env_id, n_envs=1, seed=run.seed)
-    eval_seed = run.seed + EVAL_SEED_OFFSET
-    eval_env = make_vec_env(run.env.env_id, n_envs=1, seed=eval_seed)
-    try:
-        model = algo_class(env=env, seed=run.seed, verbose=0, **kwargs)
-        callback = PeriodicEvalCallback(eval_env, eval_seed, run.env.eval_freq, run.env.n_eval_episodes, csv_path)
-        model.learn(total_timesteps=run.env.n_timesteps, callback=callback)
-    finally:
-        env.close()
-        eval_env.close()
-    wall_time = time.perf_counter() - start
+    result = experiment.run(entry.spec(), entry.env.eval_freq, entry.env.n_eval_episodes, csv_path=csv_path)
     marker = {
-        "run": run.label,
-        "config": run.config(),
-        "config_hash": run.config_hash(),
-        "wall_time_s": round(wall_time, 3),
+        "run": entry.label,
+        "config": entry.config(),
+        "config_hash": entry.config_hash(),
+        "wall_time_s": round(result.wall_time_s, 3),
         "torch_threads": th.get_num_threads(),
         "versions": versions(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": " ".join(sys.argv),
     }
     atomic_write(done_path, lambda file: json.dump(marker, file, indent=2, sort_keys=True, default=repr), mode="w")
-    return wall_time
+    return result.wall_time_s
 
 
 def _init_worker(threads: int) -> None:
@@ -362,7 +259,7 @@ def run_suite(
     """
     say = log or (lambda _: None)
     runs = select_shard(expand_runs(suite), *shard)
-    check_runs(runs, suite.path)
+    check_runs(runs)
     summary = RunSummary()
     todo = []
     for run in runs:

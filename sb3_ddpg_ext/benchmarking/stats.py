@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from rliable import library, metrics
 
-DEFAULT_REPS = 2000
+from sb3_ddpg_ext.benchmarking.arguments import DEFAULT_REPS
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.env_util import make_vec_env
 
-from sb3_ddpg_ext.benchmarking.suite import hyperparams_to_kwargs, resolve_algorithm
+from sb3_ddpg_ext.experiment.config import RunSpec, build_run_spec
+from sb3_ddpg_ext.experiment.run import make_env, make_model
 
 
 @dataclass
@@ -90,22 +90,17 @@ def buffer_nbytes(model: BaseAlgorithm) -> int:
     return 0 if buffer is None else sum(nbytes(value) for value in vars(buffer).values())
 
 
-def time_learn(
-    algo_class: type[BaseAlgorithm], env_id: str, n_steps: int, kwargs: Mapping[str, Any], seed: int
-) -> tuple[float, int]:
+def time_learn(spec: RunSpec, n_steps: int) -> tuple[float, int]:
     """
-    Build a model, run its ``learning_starts`` warm-up untimed, then time ``n_steps`` more steps of ``learn()``.
+    Build a run's model, run its ``learning_starts`` warm-up untimed, then time ``n_steps`` more steps of ``learn()``.
 
-    :param algo_class: the algorithm
-    :param env_id: the environment
+    :param spec: the run (from the experiment layer's converter)
     :param n_steps: timed steps
-    :param kwargs: constructor arguments, ``policy`` included
-    :param seed: seed of model and env
     :return: steps per second, replay buffer bytes
     """
-    env = make_vec_env(env_id, n_envs=1, seed=seed)
+    env = make_env(spec, spec.n_envs, spec.seed)
     try:
-        model = algo_class(env=env, seed=seed, verbose=0, **copy.deepcopy(dict(kwargs)))  # fresh noise state
+        model = make_model(copy.deepcopy(spec), env)  # fresh noise state every round
         warm_up = int(getattr(model, "learning_starts", 0))
         if warm_up > 0:
             model.learn(total_timesteps=warm_up)
@@ -119,7 +114,7 @@ def time_learn(
 
 def measure_speed(
     env_id: str,
-    algos: Mapping[str, type[BaseAlgorithm] | str],
+    algos: Mapping[str, str],
     n_steps: int = 2000,
     rounds: int = 3,
     hyperparams: Mapping[str, Any] | None = None,
@@ -130,8 +125,8 @@ def measure_speed(
     Time ``learn()`` of each algorithm alternately, with the same hyperparameters and torch threads.
 
     :param env_id: the environment
-    :param algos: label -> algorithm class or registry name, e.g. ``{"ours": "ddpg_ext", "sb3": "sb3_ddpg"}``;
-        the ratio is the first's rate over the second's
+    :param algos: label -> algorithm name (a key of :data:`~sb3_ddpg_ext.experiment.config.ALGORITHMS`), e.g.
+        ``{"ours": "ddpg_ext", "sb3": "sb3_ddpg"}``; the ratio is the first's rate over the second's
     :param n_steps: timed steps per round, after the ``learning_starts`` warm-up
     :param rounds: rounds; each times every algorithm once
     :param hyperparams: RL Zoo style hyperparameters shared by all (``noise_type``, ``policy_kwargs``...)
@@ -139,18 +134,15 @@ def measure_speed(
     :param seed: seed of round 0; round ``r`` uses ``seed + r``
     :return: rates per round, buffer sizes and the ratio
     """
-    classes = {name: resolve_algorithm(algo) if isinstance(algo, str) else algo for name, algo in algos.items()}
-    probe_env = make_vec_env(env_id, n_envs=1)
-    action_space = probe_env.action_space
-    probe_env.close()
-    kwargs = {name: hyperparams_to_kwargs(cls, hyperparams or {}, action_space) for name, cls in classes.items()}
-    result = SpeedResult(env_id=env_id, n_steps=n_steps, threads=threads, rates={name: [] for name in classes})
+    specs = {name: build_run_spec(env_id, dict(hyperparams or {}), algo, "speed settings") for name, algo in algos.items()}
+    result = SpeedResult(env_id=env_id, n_steps=n_steps, threads=threads, rates={name: [] for name in specs})
     previous_threads = th.get_num_threads()
     th.set_num_threads(threads)
     try:
         for round_index in range(rounds):
-            for name, cls in classes.items():
-                rate, size = time_learn(cls, env_id, n_steps, kwargs[name], seed + round_index)
+            for name, spec in specs.items():
+                spec.seed = seed + round_index
+                rate, size = time_learn(spec, n_steps)
                 result.rates[name].append(rate)
                 result.buffer_bytes[name] = size
     finally:

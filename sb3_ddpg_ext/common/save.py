@@ -3,6 +3,7 @@
 import contextlib
 import os
 import pathlib
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from typing import IO
@@ -21,26 +22,40 @@ def with_default_suffix(path: str | pathlib.Path, suffix: str) -> pathlib.Path:
 
 
 @contextlib.contextmanager
+def atomic_path(path: str | pathlib.Path) -> Iterator[pathlib.Path]:
+    """
+    Yield a unique temporary path beside ``path`` (in the same folder, so the final move is atomic) and move it onto
+    ``path`` only when the block succeeds; otherwise remove it. Threads and processes writing the same target never
+    share a temporary file, and readers never see a half-written one.
+
+    :param path: Final destination (its folder is created if needed)
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    tmp = pathlib.Path(name)
+    os.chmod(tmp, 0o644)  # mkstemp makes the file private; a saved model keeps the usual permissions
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
 def atomic_open(path: str | pathlib.Path, mode: str = "wb") -> Iterator[IO]:
     """
     Open a temporary file beside ``path`` and move it onto ``path`` only when the block succeeds,
-    so a crash or Ctrl-C mid-write leaves the previous file intact.
+    so a crash or Ctrl-C mid-write leaves the previous file intact (see :func:`atomic_path`).
 
     :param path: Final destination (its folder is created if needed)
     :param mode: ``"wb"`` or ``"w"``
     """
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, mode) as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path) as tmp, open(tmp, mode) as file:
+        yield file
+        file.flush()
+        os.fsync(file.fileno())
 
 
 def atomic_write(path: str | pathlib.Path, writer: Callable[[IO], None], mode: str = "wb") -> pathlib.Path:

@@ -18,38 +18,12 @@ import optuna
 import yaml
 from optuna.trial import FrozenTrial, TrialState
 
-from sb3_ddpg_ext.config import ConfigError
-from sb3_ddpg_ext.tuning.study import (
-    PRUNERS,
-    SAMPLERS,
-    atomic_replace,
-    create_study,
-    load_study_config,
-    n_budgeted,
-    open_storage,
-    run_study,
-)
-
-
-def add_tune_arguments(parser: argparse.ArgumentParser) -> None:
-    """
-    Add the arguments of ``sb3-ddpg tune``.
-
-    :param parser: The subcommand's parser
-    """
-    parser.add_argument("--study", required=True, help="study file, e.g. tuning/studies/pendulum.yml")
-    parser.add_argument("--n-trials", type=int, help="total trial budget of the study, over all workers (default: the file's)")
-    parser.add_argument("--storage", help="Optuna storage URL (default: the file's, else sqlite:///<file's folder>/<name>.db)")
-    parser.add_argument("--study-name", help="study name in the storage (default: the file's name key, else its stem)")
-    parser.add_argument("--sampler", choices=SAMPLERS, help="Optuna sampler (default: the file's)")
-    parser.add_argument("--sampler-seed", type=int, help="sampler seed; give concurrent workers different seeds")
-    parser.add_argument("--pruner", choices=PRUNERS, help="Optuna pruner (default: the file's)")
-    parser.add_argument("--seeds", type=int, help="seeds per trial (default: the file's)")
-    parser.add_argument("--n-timesteps", type=int, help="training steps per seed of a trial (default: the file's)")
-    parser.add_argument("--n-jobs", type=int, default=1, help="parallel trials in this process (threads)")
-    parser.add_argument("--device", default="cpu", help="torch device of the trials")
-    parser.add_argument("--torch-threads", type=int, default=1, help="torch CPU threads per process (0: torch's default)")
-    parser.add_argument("--quiet", action="store_true", help="no line per trial")
+from sb3_ddpg_ext.common.save import atomic_path, atomic_write
+from sb3_ddpg_ext.experiment.config import build_run_spec, merge_hyperparams
+from sb3_ddpg_ext.experiment.errors import ConfigError
+from sb3_ddpg_ext.experiment.plots import save_figure
+from sb3_ddpg_ext.tuning.objective import ALGOS
+from sb3_ddpg_ext.tuning.study import create_study, load_study_config, n_budgeted, open_storage, run_study
 
 
 def _trial_line(study: optuna.Study, trial: FrozenTrial, n_trials: int, started: float) -> str:
@@ -85,6 +59,9 @@ def run_tune(args: argparse.Namespace) -> int:
             setattr(config, key, value)
     if args.n_jobs < 1:
         raise ConfigError(f"--n-jobs must be >= 1, got {args.n_jobs}")
+    if args.device is not None:  # checked before any trial, as the trials will use it
+        merged = merge_hyperparams(config.hyperparams, {"device": args.device})
+        build_run_spec(config.env_id, merged, ALGOS[config.algo], "--device")
     if args.torch_threads > 0:
         th.set_num_threads(args.torch_threads)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -104,20 +81,6 @@ def run_tune(args: argparse.Namespace) -> int:
         summary = "no completed trial"
     print(f"ran {ran} trial(s); study holds {n_budgeted(study, include_running=False)}/{config.n_trials}; {summary}")
     return 0
-
-
-def add_best_arguments(parser: argparse.ArgumentParser) -> None:
-    """
-    Add the arguments of ``sb3-ddpg best``.
-
-    :param parser: The subcommand's parser
-    """
-    parser.add_argument("--study", help="study file: its storage and name are the defaults of --storage / --study-name")
-    parser.add_argument("--storage", help="Optuna storage URL")
-    parser.add_argument("--study-name", help="study name in the storage")
-    parser.add_argument("--out", required=True, help="hyperparameter YAML to write (keyed by env id, RL Zoo style)")
-    parser.add_argument("--plots-dir", help="folder for the PNG plots (default: no plots)")
-    parser.add_argument("--csv", help="trials CSV to write (default: <plots-dir>/trials.csv when --plots-dir is given)")
 
 
 def best_hyperparams(study: optuna.Study) -> tuple[str, dict[str, Any], FrozenTrial]:
@@ -143,7 +106,7 @@ def _save_plot(plot: Any, path: pathlib.Path) -> None:
     figure = np.asarray(plot).flat[0].figure
     figure.set_size_inches(max(figure.get_size_inches()[0], 8), max(figure.get_size_inches()[1], 5))
     figure.tight_layout()
-    atomic_replace(path, lambda tmp: figure.savefig(tmp, format="png", dpi=100))
+    save_figure(figure, path)
     plt.close(figure)
 
 
@@ -156,9 +119,6 @@ def write_plots(study: optuna.Study, folder: str | pathlib.Path) -> list[pathlib
     :param folder: Destination folder
     :return: The files written
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
     import warnings
 
     from optuna.visualization import matplotlib as vis
@@ -180,10 +140,6 @@ def write_plots(study: optuna.Study, folder: str | pathlib.Path) -> list[pathlib
         except (ValueError, RuntimeError, ZeroDivisionError) as error:
             print(f"skipped {name}.png: {error}", file=sys.stderr)
     return written
-
-
-def _write_text(path: pathlib.Path, text: str) -> None:
-    path.write_text(text)
 
 
 def run_best(args: argparse.Namespace) -> int:
@@ -212,12 +168,13 @@ def run_best(args: argparse.Namespace) -> int:
         f"# Train with: sb3-ddpg train --env {env_id} --hyperparams {args.out}\n"
     )
     text = header + yaml.safe_dump({env_id: hyperparams}, sort_keys=False, default_flow_style=None)
-    atomic_replace(args.out, lambda tmp: _write_text(tmp, text))
+    atomic_write(args.out, lambda file: file.write(text), mode="w")
     print(f"wrote {args.out}: trial {trial.number}, value {trial.value:.2f}")
     csv = args.csv or (str(pathlib.Path(args.plots_dir) / "trials.csv") if args.plots_dir else None)
     if csv:
         frame = study.trials_dataframe()
-        atomic_replace(csv, lambda tmp: frame.to_csv(tmp, index=False))
+        with atomic_path(csv) as tmp:
+            frame.to_csv(tmp, index=False)
         print(f"wrote {csv}: {len(frame)} trials")
     if args.plots_dir:
         for path in write_plots(study, args.plots_dir):

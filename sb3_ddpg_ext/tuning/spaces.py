@@ -1,23 +1,30 @@
 """
 Search spaces, as RL Zoo's ``hyperparams_opt.py`` writes them: one plain sampling function per algorithm that takes an
 Optuna trial and returns a dict in tuner-friendly units (log of ``1 - gamma``, batch size as a power of two, network
-size as a label), and converters from those values to hyperparameters (YAML) and to ``DDPG(**kwargs)``.
+size as a label), and :func:`to_hyperparams`, which turns those values into RL Zoo-style hyperparameters; the experiment
+layer's one converter (:func:`sb3_ddpg_ext.experiment.config.build_run_spec`) turns those into constructor arguments.
 
 A study file can narrow or fix any parameter: ``{low: 1.0e-4, high: 1.0e-3}``, ``{choices: [gaussian, ou]}``, or a
 single value (``net_arch: medium``), which is then not sampled at all.
 """
 
 import copy
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import optuna
 
+from sb3_ddpg_ext.experiment.config import coerce_numbers
+
 # Network size labels and the hidden layers they stand for (the same for the actor and the critic).
 NET_ARCHS: dict[str, list[int]] = {"small": [64, 64], "medium": [256, 256], "big": [400, 300]}
-# Tuner noise names and the names RL Zoo / ``make_action_noise`` use in hyperparameter files.
-NOISE_TYPES: dict[str, str | None] = {"gaussian": "normal", "ou": "ornstein-uhlenbeck", "parameter": "parameter", "none": None}
+# Tuner noise labels -> the ``noise_type`` written into hyperparameters (RL Zoo's names, and ``parameter``).
+NOISE_LABELS: dict[str, str | None] = {
+    "gaussian": "normal",
+    "ou": "ornstein-uhlenbeck",
+    "parameter": "parameter",
+    "none": None,
+}
 NOISE_SCHEDULES = ("constant", "linear", "exponential")
 
 _COMMON: dict[str, Any] = {
@@ -35,7 +42,7 @@ DDPG_SPACE: dict[str, Any] = {
     "actor_learning_rate": {"low": 1e-5, "high": 1e-2, "log": True},
     "critic_learning_rate": {"low": 1e-5, "high": 1e-2, "log": True},
     **_COMMON,
-    "noise_type": {"choices": list(NOISE_TYPES)},
+    "noise_type": {"choices": list(NOISE_LABELS)},
     "noise_std": {"low": 0.05, "high": 0.8},
     "noise_schedule": {"choices": list(NOISE_SCHEDULES)},
     "noise_final_fraction": {"low": 0.01, "high": 1.0, "log": True},
@@ -56,7 +63,7 @@ SPACES: dict[str, dict[str, Any]] = {"ddpg": DDPG_SPACE, "td3": TD3_SPACE, "sac"
 # Values a categorical parameter may take, where the set is closed (labels the converter must understand).
 _CLOSED_CHOICES: dict[str, tuple[Any, ...]] = {
     "net_arch": tuple(NET_ARCHS),
-    "noise_type": tuple(NOISE_TYPES),
+    "noise_type": tuple(NOISE_LABELS),
     "noise_schedule": NOISE_SCHEDULES,
 }
 _INT_PARAMS = ("log2_batch_size", "train_freq", "gradient_steps", "learning_starts")
@@ -90,24 +97,9 @@ def _check_value(name: str, value: Any, default: Any, where: str) -> None:
         raise ValueError(f"{where}: {name} must lie in (0, 1], got {value!r}")
 
 
-def _coerce(value: Any) -> Any:
-    """Read numbers that YAML 1.1 leaves as strings (PyYAML reads ``1e-4`` as "1e-4"), inside lists and mappings too."""
-    if isinstance(value, Mapping):
-        return {key: _coerce(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_coerce(item) for item in value]
-    if isinstance(value, str):
-        for number in (int, float):
-            try:
-                return number(value)
-            except ValueError:
-                continue
-    return value
-
-
 def _resolve_entry(name: str, spec: Any, default: Any, where: str) -> Any:
     """Check one entry of a study's search space and merge it with the parameter's default specification."""
-    spec = _coerce(spec)
+    spec = coerce_numbers(spec)
     if not isinstance(spec, Mapping):
         _check_value(name, spec, default, where)
         return spec
@@ -252,7 +244,7 @@ def _noise_schedule(params: Mapping[str, Any]) -> dict[str, Any] | None:
 def to_hyperparams(params: Mapping[str, Any]) -> dict[str, Any]:
     """
     Turn sampled values into RL Zoo-style hyperparameters, plain YAML types only (what ``sb3-ddpg train
-    --hyperparams`` and :func:`sb3_ddpg_ext.config.build_run_config` read).
+    --hyperparams`` and :func:`sb3_ddpg_ext.experiment.config.build_run_spec` read).
 
     :param params: Values from a sampling function (or a trial's ``params``, plus the fixed ones)
     :return: Hyperparameters such as ``gamma``, ``batch_size``, ``noise_type``, ``noise_std``, ``noise_schedule``,
@@ -279,7 +271,7 @@ def to_hyperparams(params: Mapping[str, Any]) -> dict[str, Any]:
         hyperparams["target_policy_noise"] = float(params["target_policy_noise"])
     if "ent_coef" in params:
         hyperparams["ent_coef"] = params["ent_coef"] if params["ent_coef"] == "auto" else float(params["ent_coef"])
-    noise_type = NOISE_TYPES[params.get("noise_type", "none")]
+    noise_type = NOISE_LABELS[params.get("noise_type", "none")]
     if noise_type is not None:
         hyperparams["noise_type"] = noise_type
         hyperparams["noise_std"] = float(params["noise_std"])
@@ -287,44 +279,3 @@ def to_hyperparams(params: Mapping[str, Any]) -> dict[str, Any]:
         if schedule is not None:
             hyperparams["noise_schedule"] = schedule
     return hyperparams
-
-
-def to_ddpg_kwargs(params: Mapping[str, Any], n_actions: int) -> dict[str, Any]:
-    """
-    Turn sampled values into ``DDPG(**kwargs)`` arguments, building the noise objects (action noise with its
-    schedule, or ``AdaptiveParamNoise`` for ``noise_type: parameter``). Goes through :func:`to_hyperparams`, so a
-    trial and the hyperparameter file written from it give the same model.
-
-    :param params: Values from :func:`sample_ddpg_params` (plus fixed ones)
-    :param n_actions: Dimension of the action space
-    :return: Keyword arguments for ``sb3_ddpg_ext.DDPG`` (without ``policy`` and ``env``)
-    """
-    return hyperparams_to_kwargs(to_hyperparams(params), n_actions, algo="ddpg")
-
-
-def hyperparams_to_kwargs(hyperparams: Mapping[str, Any], n_actions: int, algo: str = "ddpg") -> dict[str, Any]:
-    """
-    Turn RL Zoo-style hyperparameters into keyword arguments of ``sb3_ddpg_ext.DDPG`` or SB3's ``TD3`` / ``SAC``.
-
-    :param hyperparams: Hyperparameters (``noise_type``, ``noise_std``, ``noise_schedule`` accepted)
-    :param n_actions: Dimension of the action space
-    :param algo: ``ddpg``, ``td3`` or ``sac``
-    :return: Keyword arguments (without ``policy`` and ``env``)
-    """
-    from sb3_ddpg_ext.config import build_run_config
-
-    if algo == "ddpg":
-        return build_run_config(dict(hyperparams), n_actions).algo_kwargs
-    from sb3_ddpg_ext.common.noise import make_action_noise
-
-    kwargs = dict(hyperparams)
-    noise_type = kwargs.pop("noise_type", None)
-    noise_std = kwargs.pop("noise_std", 0.1)
-    if noise_type is not None:
-        kwargs["action_noise"] = make_action_noise(noise_type, n_actions, noise_std)
-    return kwargs
-
-
-def is_finite_number(value: Any) -> bool:
-    """Whether ``value`` is a real, finite number (not a bool)."""
-    return _is_number(value) and math.isfinite(value)

@@ -9,25 +9,24 @@ trial without a ``fail_reason`` (interrupted by Ctrl-C, or whose worker was kill
 count, so resuming runs its replacement.
 """
 
-import math
-import os
 import pathlib
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import gymnasium as gym
 import optuna
 import yaml
 from optuna.trial import FrozenTrial, TrialState
 
-from sb3_ddpg_ext.config import ConfigError
-from sb3_ddpg_ext.tuning.objective import Objective
+from sb3_ddpg_ext.experiment.config import build_run_spec, check_env_id, check_int
+from sb3_ddpg_ext.experiment.errors import ConfigError
+from sb3_ddpg_ext.tuning.arguments import PRUNERS, SAMPLERS
+from sb3_ddpg_ext.tuning.objective import ALGOS, Objective
 from sb3_ddpg_ext.tuning.spaces import SPACES, resolve_space
 
-SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc")
-PRUNERS = ("median", "halving", "hyperband", "none")
+# Run settings that a study sets itself (per trial seed, study budget): not allowed among its fixed hyperparams
+STUDY_OWNED = ("seed", "n_timesteps")
 # Heartbeats let Optuna fail the trials of a killed worker (after grace_period seconds) so they can be replaced.
 HEARTBEAT_INTERVAL = 20
 GRACE_PERIOD = 60
@@ -84,11 +83,11 @@ class StudyConfig:
         folder = pathlib.Path(self.source).resolve().parent if self.source != "<study>" else pathlib.Path.cwd()
         return f"sqlite:///{folder / (self.name + '.db')}"
 
-    def make_objective(self, device: str = "cpu") -> Objective:
+    def make_objective(self, device: str | None = None) -> Objective:
         """
         The study's objective.
 
-        :param device: Torch device of the trials
+        :param device: Torch device of the trials; None: the hyperparameters' ``device``, else cpu
         :return: The objective
         """
         return Objective(
@@ -103,15 +102,21 @@ class StudyConfig:
             base_seed=self.base_seed,
             score_last_k=self.score_last_k,
             device=device,
+            source=self.source,
         )
 
 
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+def _int_at_least(minimum: int) -> Callable[[Any], bool]:
+    def check(value: Any) -> bool:
+        try:
+            return not isinstance(value, float) and check_int(value, "", "", minimum) == value
+        except ConfigError:
+            return False
+
+    return check
 
 
-def _nonnegative_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+_positive_int, _nonnegative_int = _int_at_least(1), _int_at_least(0)
 
 
 # key -> (check, what is allowed)
@@ -167,14 +172,15 @@ def study_config_from_dict(data: Mapping[str, Any], source: str = "<study>") -> 
             f"{source}: score_last_k={config.score_last_k} exceeds the {config.n_timesteps // config.eval_freq} "
             "evaluations of a seed (n_timesteps // eval_freq)"
         )
-    try:
-        gym.spec(config.env_id)
-    except gym.error.Error as error:
-        raise ConfigError(f"{source}: env_id={config.env_id!r} is not a registered Gymnasium environment: {error}") from error
+    check_env_id(config.env_id, f"{source}: env_id")
     try:
         resolve_space(config.algo, config.search_space, source)
     except ValueError as error:
         raise ConfigError(str(error)) from error
+    owned = sorted(key for key in STUDY_OWNED if key in config.hyperparams)
+    if owned:
+        raise ConfigError.at(source, f"hyperparams.{owned[0]}", "is set by the study itself (base_seed / seeds, n_timesteps)")
+    build_run_spec(config.env_id, config.hyperparams, ALGOS[config.algo], f"{source}: hyperparams")  # checked before any trial
     return config
 
 
@@ -439,29 +445,3 @@ def run_study(
         gc_after_trial=True,
     )
     return len({trial.number for trial in study.get_trials(deepcopy=False)} - before)
-
-
-def atomic_replace(path: str | pathlib.Path, write: Callable[[pathlib.Path], None]) -> pathlib.Path:
-    """
-    Write ``path`` through ``write(temporary_path)`` then move the result onto ``path``, so readers never see a
-    half-written file.
-
-    :param path: Destination
-    :param write: Writes the complete file at the path it is given
-    :return: The destination
-    """
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
-
-
-def finite_or_none(value: float | None) -> float | None:
-    """``value`` when it is a finite number, else None (for display)."""
-    return value if value is not None and math.isfinite(value) else None

@@ -1,0 +1,48 @@
+"""Command-line arguments of ``sb3-ddpg bench`` and ``sb3-ddpg speed``, declared without importing their work."""
+
+import argparse
+
+from sb3_ddpg_ext.experiment.config import ALGORITHMS
+
+DEFAULT_RESULTS = "benchmarks/results"
+DEFAULT_REPS = 2000
+
+
+def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
+    """
+    Arguments of ``sb3-ddpg bench``.
+
+    :param parser: the subcommand's parser
+    """
+    parser.add_argument("--suite", required=True, help="suite YAML, e.g. benchmarks/suites/pendulum.yml")
+    parser.add_argument(
+        "--results", default=DEFAULT_RESULTS, help=f"results root; files go to <results>/<suite>/ (default {DEFAULT_RESULTS})"
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes, one torch thread each (default 1)")
+    parser.add_argument(
+        "--shard", default=None, help="'i/n' (0 <= i < n): run every n-th run from the i-th, to split a suite over machines"
+    )
+    parser.add_argument("--report-only", action="store_true", help="run nothing; rewrite the table and curves from the CSVs")
+    parser.add_argument("--reps", type=int, default=DEFAULT_REPS, help=f"bootstrap resamples (default {DEFAULT_REPS})")
+
+
+def add_speed_arguments(parser: argparse.ArgumentParser) -> None:
+    """
+    Arguments of ``sb3-ddpg speed``.
+
+    :param parser: the subcommand's parser
+    """
+    parser.add_argument("--env", default="Pendulum-v1", help="environment id (default Pendulum-v1)")
+    parser.add_argument("--steps", type=int, default=2000, help="timed steps per round, after learning_starts (default 2000)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, each timing every algorithm once (default 3)")
+    parser.add_argument("--net-arch", default="400,300", help="hidden layer sizes shared by all (default 400,300)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for every algorithm (default 1)")
+    parser.add_argument("--learning-starts", type=int, default=100, help="untimed warm-up steps (default 100, SB3's)")
+    parser.add_argument(
+        "--updates", type=int, default=50, help="updates per timing of the update comparison; 0 skips it (default 50)"
+    )
+    parser.add_argument(
+        "--algos",
+        default="ddpg_ext,sb3_ddpg",
+        help=f"two or more of {sorted(ALGORITHMS)}; the ratio is the first over the second (default ddpg_ext,sb3_ddpg)",
+    )

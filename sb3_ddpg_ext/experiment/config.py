@@ -1,0 +1,438 @@
+"""
+The one converter from RL Zoo-style hyperparameters to an algorithm's constructor arguments and a run's settings,
+for this package's DDPG and for SB3's DDPG, TD3 and SAC. ``train``, every tuning trial and every benchmark run go
+through :func:`build_run_spec`.
+
+Sources and the merge rule: hyperparameters come from a file (:func:`read_hyperparams`), then overrides (``--params``,
+a suite's algorithm entry, a trial's sampled values), then dedicated command-line flags (``--seed``, ``--device``, ...).
+Each later source overrides the earlier one key by key, and mappings (``policy_kwargs``, ``param_noise``,
+``noise_kwargs``, a ``normalize`` mapping) merge recursively: ``policy_kwargs: {net_arch: [64]}`` over
+``policy_kwargs: {net_arch: [400, 300], activation_fn: tanh}`` keeps the activation. Lists and scalars replace.
+
+Run settings (``seed``, ``device``, ``verbose``, ``tensorboard_log``, ``n_timesteps``, ``n_envs``, ``normalize``) are
+accepted as hyperparameters like any other key, taken out here, and passed to the algorithm once by the run.
+Numbers are numbers at every depth (PyYAML reads ``1e-3`` as a string; it becomes a float).
+"""
+
+import ast
+import functools
+import importlib
+import inspect
+import pathlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import yaml
+
+from sb3_ddpg_ext.experiment.errors import ConfigError
+
+# Algorithm name -> "module:attribute", imported only when a run needs it.
+ALGORITHMS: dict[str, str] = {
+    "ddpg_ext": "sb3_ddpg_ext:DDPG",
+    "sb3_ddpg": "stable_baselines3:DDPG",
+    "td3": "stable_baselines3:TD3",
+    "sac": "stable_baselines3:SAC",
+}
+RUN_SETTINGS = ("seed", "device", "verbose", "tensorboard_log", "n_timesteps", "n_envs", "normalize")
+NOISE_KEYS = ("noise_type", "noise_std", "noise_schedule", "noise_kwargs")
+# Keys only this package's DDPG understands, beyond the constructor arguments SB3's algorithms lack
+EXTENDED_KEYS = ("noise_schedule", "param_noise")
+SCHEDULE_KEYS = ("learning_rate", "actor_learning_rate", "critic_learning_rate")
+ACTIVATIONS = ("ReLU", "Tanh", "ELU", "LeakyReLU", "GELU", "SiLU")
+# Mapping values that are hyperparameters, not per-environment sections, at the top of a file
+_SECTION_DEFAULT = "default"
+
+
+@dataclass
+class RunSpec:
+    """
+    One run, as the converter built it: which algorithm, its constructor arguments, and the run's settings.
+
+    :param env_id: Gymnasium environment id
+    :param algo: Algorithm name, a key of :data:`ALGORITHMS`
+    :param policy: Policy name
+    :param algo_kwargs: Constructor keyword arguments, noise and schedules built (no run settings among them)
+    :param hyperparams: The hyperparameters as given (numbers coerced), for ``config.yml`` and result markers
+    :param seed: Seed of the algorithm and the training environments
+    :param device: Torch device
+    :param verbose: Verbosity of the algorithm
+    :param tensorboard_log: Tensorboard folder, or None
+    :param n_timesteps: Training budget, if given
+    :param n_envs: Number of training environments
+    :param normalize: False, True or ``VecNormalize`` keyword arguments
+    :param source: Where the hyperparameters came from, for error messages
+    """
+
+    env_id: str
+    algo: str = "ddpg_ext"
+    policy: str = "MlpPolicy"
+    algo_kwargs: dict[str, Any] = field(default_factory=dict)
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    device: str = "auto"
+    verbose: int = 0
+    tensorboard_log: str | None = None
+    n_timesteps: int | None = None
+    n_envs: int = 1
+    normalize: bool | dict[str, Any] = False
+    source: str = "hyperparameters"
+
+
+def resolve_algorithm(name: str) -> type:
+    """
+    Import the algorithm class registered under ``name``.
+
+    :param name: A key of :data:`ALGORITHMS`
+    :return: The algorithm class
+    """
+    if name not in ALGORITHMS:
+        raise ConfigError(f"unknown algorithm {name!r}; allowed: {sorted(ALGORITHMS)}")
+    module_name, _, attribute = ALGORITHMS[name].partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def coerce_numbers(value: Any) -> Any:
+    """
+    Read numbers that YAML 1.1 leaves as strings (``1e-3``) as numbers, at every depth of mappings and lists.
+
+    :param value: A value read from YAML
+    :return: A copy with numeric strings turned into ints or floats
+    """
+    if isinstance(value, Mapping):
+        return {key: coerce_numbers(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(coerce_numbers(item) for item in value)
+    if isinstance(value, str):
+        for number in (int, float):
+            try:
+                return number(value)
+            except ValueError:
+                continue
+    return value
+
+
+def merge_hyperparams(base: Mapping[str, Any], *overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """
+    Merge hyperparameter sources, later ones winning key by key; mappings merge recursively, other values replace.
+
+    :param base: The first source (a file's)
+    :param overrides: Later sources
+    :return: A new dict
+    """
+    merged: dict[str, Any] = {key: _copy(value) for key, value in base.items()}
+    for override in overrides:
+        for key, value in override.items():
+            if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+                merged[key] = merge_hyperparams(merged[key], value)
+            else:
+                merged[key] = _copy(value)
+    return merged
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
+
+
+def _is_section(key: Any, env_id: str | None) -> bool:
+    return isinstance(key, str) and (key in (_SECTION_DEFAULT, env_id) or key in gym.registry)
+
+
+def read_hyperparams(path: str | pathlib.Path, env_id: str | None = None) -> dict[str, Any]:
+    """
+    Read an RL Zoo-style hyperparameter file: flat, or keyed by environment id (any registered id) with an optional
+    ``default`` section that the environment's section overrides (merged as :func:`merge_hyperparams` does).
+
+    :param path: YAML file, read with ``yaml.safe_load``
+    :param env_id: Environment whose section to take
+    :return: The hyperparameters, numbers coerced
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise ConfigError(f"hyperparameter file '{path}' does not exist; check the path given to --hyperparams")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        problem = str(error).replace("\n", " ")
+        raise ConfigError(f"hyperparameter file '{path}' is not valid YAML: {problem}") from error
+    if not isinstance(data, dict):
+        raise ConfigError(f"hyperparameter file '{path}' must hold a mapping of names to values, got {type(data).__name__}")
+    sections = [key for key, value in data.items() if isinstance(value, dict) and _is_section(key, env_id)]
+    if not sections:
+        return coerce_numbers(data)
+    plain = sorted(str(key) for key in data if key not in sections)
+    if plain:
+        raise ConfigError(
+            f"hyperparameter file '{path}' mixes environment sections {sections} with top-level keys {plain}; "
+            "put every hyperparameter inside a section (or a 'default' section)"
+        )
+    if env_id not in data and _SECTION_DEFAULT not in data:
+        raise ConfigError(
+            f"hyperparameter file '{path}' has sections {sections} but none for '{env_id}' and no 'default' section; "
+            f"add a '{env_id}:' section or pick one of {sections} with --env"
+        )
+    return coerce_numbers(merge_hyperparams(data.get(_SECTION_DEFAULT) or {}, data.get(env_id) or {}))
+
+
+def parse_overrides(pairs: list[str], source: str = "--params") -> dict[str, Any]:
+    """
+    Parse ``key=value`` command-line overrides; each value is read as YAML (``net_arch=[64, 64]`` is a list).
+
+    :param pairs: Strings ``key=value``
+    :param source: Where they come from, for error messages
+    :return: The overrides, numbers coerced
+    """
+    result: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{source}: '{pair}' must look like key=value, e.g. learning_rate=3e-4")
+        try:
+            result[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as error:
+            raise ConfigError.at(
+                source, key.strip(), f"value {value!r} is not valid YAML ({error.__class__.__name__})"
+            ) from error
+    return coerce_numbers(result)
+
+
+def _dict_string(text: str, source: str, key: str) -> dict[str, Any]:
+    """Parse RL Zoo's ``"dict(a=1, activation_fn=nn.ReLU)"`` string form (or a ``{...}`` literal) without ``eval``."""
+    try:
+        value = _literal(ast.parse(text.strip(), mode="eval").body)
+    except (SyntaxError, ValueError) as error:
+        problem = f"cannot read {text!r} ({error}); write a YAML mapping such as {{net_arch: [64]}}"
+        raise ConfigError.at(source, key, problem) from error
+    if not isinstance(value, dict):
+        raise ConfigError.at(source, key, f"expected a mapping or 'dict(key=value, ...)', got {text!r}")
+    return value
+
+
+def _literal(node: ast.expr) -> Any:
+    """A literal, a nested ``dict(...)`` call, or a dotted name such as ``nn.ReLU`` (kept as a string)."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args:
+        return {str(keyword.arg): _literal(keyword.value) for keyword in node.keywords}
+    if isinstance(node, ast.Dict):
+        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values, strict=True) if k is not None}
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [_literal(item) for item in node.elts]
+    if isinstance(node, (ast.Attribute, ast.Name)) and ast.unparse(node) not in ("True", "False", "None"):
+        return ast.unparse(node)
+    return ast.literal_eval(node)
+
+
+def parse_policy_kwargs(value: Any, source: str = "hyperparameters") -> dict[str, Any]:
+    """
+    ``policy_kwargs`` as a dict: a mapping or RL Zoo's ``"dict(...)"`` string; ``activation_fn`` may name a torch
+    activation (``relu``, ``tanh``, ``nn.ReLU``) and ``optimizer_class`` a ``torch.optim`` class (``AdamW``).
+
+    :param value: The value given
+    :param source: Where it comes from, for error messages
+    :return: Policy keyword arguments
+    """
+    import torch as th
+
+    if isinstance(value, str):
+        value = coerce_numbers(_dict_string(value, source, "policy_kwargs"))
+    if not isinstance(value, Mapping):
+        raise ConfigError.at(source, "policy_kwargs", f"expected a mapping such as {{net_arch: [400, 300]}}, got {value!r}")
+    kwargs = dict(value)
+    activation = kwargs.get("activation_fn")
+    if isinstance(activation, str):
+        names = {name.lower(): name for name in ACTIVATIONS} | {"leaky_relu": "LeakyReLU"}
+        name = activation.split(".")[-1].lower()
+        if name not in names:
+            raise ConfigError.at(source, "policy_kwargs.activation_fn", f"unknown {activation!r}; known: {sorted(names)}")
+        kwargs["activation_fn"] = getattr(th.nn, names[name])
+    optimizer = kwargs.get("optimizer_class")
+    if isinstance(optimizer, str):
+        name = optimizer.split(".")[-1]
+        if not isinstance(getattr(th.optim, name, None), type):
+            raise ConfigError.at(source, "policy_kwargs.optimizer_class", f"{optimizer!r} is not a torch.optim class (Adam)")
+        kwargs["optimizer_class"] = getattr(th.optim, name)
+    return kwargs
+
+
+@functools.cache
+def action_dim(env_id: str) -> int:
+    """
+    Dimension of an environment's action space, read once per environment id.
+
+    :param env_id: A registered Gymnasium id
+    :return: The number of action components (1 for a scalar space)
+    """
+    env = gym.make(env_id)
+    try:
+        return int(np.prod(env.action_space.shape or (1,)))
+    finally:
+        env.close()
+
+
+def check_env_id(env_id: Any, source: str = "--env") -> str:
+    """
+    Raise a one-line error for an environment id Gymnasium does not know, before any work starts.
+
+    :param env_id: Gymnasium environment id
+    :param source: Where it comes from, for the message
+    :return: The id
+    """
+    if not isinstance(env_id, str) or env_id not in gym.registry:
+        raise ConfigError(f"{source}: {env_id!r} is not a registered Gymnasium environment; e.g. Pendulum-v1, HalfCheetah-v5")
+    return env_id
+
+
+def check_int(value: Any, key: str, source: str, minimum: int = 1) -> int:
+    """
+    An integer setting, checked: integral floats (YAML reads 3e5 as a float or a string) are accepted.
+
+    :param value: The value given
+    :param key: Its name
+    :param source: Where it comes from
+    :param minimum: Smallest allowed value
+    :return: The integer
+    """
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ConfigError.at(source, key, f"must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _device(value: Any, source: str) -> str:
+    import torch as th
+
+    try:
+        device = th.device(str(value)) if value != "auto" else None
+    except RuntimeError as error:
+        raise ConfigError.at(source, "device", f"{value!r} is not a torch device ({error}); use auto, cpu or cuda") from error
+    if device is not None and device.type == "cuda" and not th.cuda.is_available():
+        raise ConfigError.at(source, "device", f"{value!r}: CUDA is not available on this machine; use cpu or auto")
+    return str(value)
+
+
+def _normalize(value: Any, source: str) -> bool | dict[str, Any]:
+    if isinstance(value, str):
+        value = coerce_numbers(_dict_string(value, source, "normalize")) if value.strip()[:1] in "d{" else value == "True"
+    if not isinstance(value, (bool, Mapping)):
+        raise ConfigError.at(source, "normalize", f"expected true/false or a mapping of VecNormalize arguments, got {value!r}")
+    return dict(value) if isinstance(value, Mapping) else value
+
+
+def _split_settings(hp: dict[str, Any], spec: RunSpec, source: str) -> None:
+    """Take the run settings out of ``hp`` into ``spec``, checking each."""
+    if "seed" in hp:
+        spec.seed = check_int(hp.pop("seed"), "seed", source, 0)
+    if "device" in hp:
+        spec.device = _device(hp.pop("device"), source)
+    if "verbose" in hp:
+        spec.verbose = check_int(hp.pop("verbose"), "verbose", source, 0)
+    if "tensorboard_log" in hp:
+        log = hp.pop("tensorboard_log")
+        if log is not None and not isinstance(log, str):
+            raise ConfigError.at(source, "tensorboard_log", f"expected a folder name or null, got {log!r}")
+        spec.tensorboard_log = log
+    if "n_timesteps" in hp:
+        spec.n_timesteps = check_int(hp.pop("n_timesteps"), "n_timesteps", source, 1)
+    if "n_envs" in hp:
+        spec.n_envs = check_int(hp.pop("n_envs"), "n_envs", source, 1)
+    if "normalize" in hp:
+        spec.normalize = _normalize(hp.pop("normalize"), source)
+
+
+def _build_noise(hp: dict[str, Any], algo_class: type, algo: str, env_id: str, source: str) -> None:
+    """Replace the RL Zoo noise keys of ``hp`` by ``action_noise`` / ``param_noise`` objects."""
+    from sb3_ddpg_ext.common.noise import make_action_noise
+    from sb3_ddpg_ext.common.param_noise import AdaptiveParamNoise
+
+    if "action_noise" in hp:
+        raise ConfigError.at(source, "action_noise", "give the noise as noise_type / noise_std (RL Zoo's keys)")
+    noise_type = hp.pop("noise_type", None)
+    noise_std = hp.pop("noise_std", 0.1)
+    schedule = hp.pop("noise_schedule", None)
+    noise_kwargs = hp.pop("noise_kwargs", None) or {}
+    if noise_type is None and (schedule is not None or noise_kwargs):
+        key = "noise_schedule" if schedule is not None else "noise_kwargs"
+        raise ConfigError.at(source, key, "has no effect without noise_type; add noise_type: normal or ornstein-uhlenbeck")
+    if "ent_coef" in inspect.signature(algo_class).parameters:
+        return  # SAC explores by sampling its stochastic policy: a shared setting's noise keys do not apply
+    if algo != "ddpg_ext":
+        used = [key for key in EXTENDED_KEYS if key in hp or (key == "noise_schedule" and schedule is not None)]
+        if used or noise_type == "parameter":
+            raise ConfigError.at(
+                source, (used or ["noise_type"])[0], f"only this package's DDPG (ddpg_ext) has it, not {algo}"
+            )
+    try:
+        if noise_type == "parameter":
+            if "param_noise" in hp:
+                raise ConfigError.at(
+                    source,
+                    "param_noise",
+                    "conflicts with noise_type: parameter; give one of them (param_noise has more options)",
+                )
+            hp["param_noise"] = AdaptiveParamNoise(
+                **{"initial_stddev": noise_std, "desired_action_stddev": noise_std, "schedule": schedule, **noise_kwargs}
+            )
+        elif noise_type is not None:
+            hp["action_noise"] = make_action_noise(
+                noise_type, action_dim(env_id), noise_std, schedule=schedule, **noise_kwargs
+            )
+        if isinstance(hp.get("param_noise"), Mapping):
+            hp["param_noise"] = AdaptiveParamNoise(**hp["param_noise"])
+    except (ValueError, TypeError) as error:
+        if isinstance(error, ConfigError):
+            raise
+        raise ConfigError.at(source, "noise_type/noise_std/noise_schedule/noise_kwargs/param_noise", str(error)) from error
+
+
+def build_run_spec(
+    env_id: str, hyperparams: Mapping[str, Any], algo: str = "ddpg_ext", source: str = "hyperparameters"
+) -> RunSpec:
+    """
+    Turn RL Zoo-style hyperparameters into a :class:`RunSpec`: constructor arguments of ``algo`` (noise objects,
+    schedules, policy keyword arguments built) and the run's settings. Every problem is a :class:`ConfigError`
+    naming the source and the key, raised before any training.
+
+    :param env_id: Gymnasium environment id
+    :param hyperparams: Hyperparameters (RL Zoo's keys, the algorithm's arguments and the run settings)
+    :param algo: A key of :data:`ALGORITHMS`
+    :param source: Where the hyperparameters come from (a file name), for error messages
+    :return: The run specification
+    """
+    from sb3_ddpg_ext.common.schedules import make_schedule
+
+    check_env_id(env_id, source)
+    algo_class = resolve_algorithm(algo)
+    if not isinstance(hyperparams, Mapping):
+        raise ConfigError(f"{source}: hyperparameters must be a mapping of names to values, got {hyperparams!r}")
+    given = coerce_numbers(dict(hyperparams))
+    hp = dict(given)
+    spec = RunSpec(env_id=env_id, algo=algo, hyperparams=given, source=source)
+    _split_settings(hp, spec, source)
+    policy = hp.pop("policy", "MlpPolicy")
+    if not isinstance(policy, str):
+        raise ConfigError.at(source, "policy", f"expected a policy name such as MlpPolicy, got {policy!r}")
+    spec.policy = policy
+    _build_noise(hp, algo_class, algo, env_id, source)
+    if "policy_kwargs" in hp:
+        hp["policy_kwargs"] = parse_policy_kwargs(hp["policy_kwargs"], source)
+    for key in SCHEDULE_KEYS:
+        if key in hp and hp[key] is not None and not isinstance(hp[key], (int, float)):
+            try:
+                hp[key] = make_schedule(hp[key])
+            except ValueError as error:
+                raise ConfigError.at(source, key, str(error)) from error
+    if isinstance(hp.get("train_freq"), list):
+        hp["train_freq"] = tuple(hp["train_freq"])
+    accepted = set(inspect.signature(algo_class).parameters) - {"self", "policy", "env", "_init_setup_model", *RUN_SETTINGS}
+    unknown = sorted(set(hp) - accepted)
+    if unknown:
+        allowed = [*sorted(accepted - {"action_noise"}), *RUN_SETTINGS, "policy", *NOISE_KEYS]
+        raise ConfigError.at(source, ", ".join(unknown), f"not a hyperparameter of {algo}; allowed: {allowed}")
+    spec.algo_kwargs = hp
+    return spec

@@ -1,0 +1,191 @@
+"""
+The one run function of ``train``, tuning trials and benchmark runs: environments, wrappers, seeds, the algorithm,
+the periodic evaluation (:mod:`sb3_ddpg_ext.experiment.evaluation`) and, when asked, a run folder.
+
+A run folder holds ``config.yml`` (written before training; it works as ``--hyperparams``), ``evaluations.csv``,
+``model.zip``, ``best/best_model.zip``, ``monitor/`` CSVs, ``tb/`` (tensorboard, unless the hyperparameters say
+otherwise), ``vecnormalize.pkl`` when observations are normalized, and ``summary.json``.
+"""
+
+import json
+import pathlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+
+from sb3_ddpg_ext.common.save import atomic_path, atomic_write
+from sb3_ddpg_ext.experiment.config import RunSpec, resolve_algorithm
+from sb3_ddpg_ext.experiment.errors import ConfigError
+from sb3_ddpg_ext.experiment.evaluation import EVAL_SEED_OFFSET, OnEvaluation, PeriodicEvaluation
+
+DEFAULT_TIMESTEPS = 20_000
+
+
+@dataclass
+class RunResult:
+    """
+    What a run produced.
+
+    :param spec: The run's specification
+    :param model: The trained model
+    :param rows: Evaluation rows ``(step, mean_return, std_return, wall_time)``, the last one the final evaluation
+    :param wall_time_s: Training time in seconds
+    :param stopped: Whether ``on_evaluation`` stopped training early
+    :param run_dir: The run folder, if one was written
+    """
+
+    spec: RunSpec
+    model: BaseAlgorithm
+    rows: list[tuple[int, float, float, float]] = field(default_factory=list)
+    wall_time_s: float = 0.0
+    stopped: bool = False
+    run_dir: pathlib.Path | None = None
+
+    @property
+    def final_return(self) -> tuple[float, float]:
+        """Mean and standard deviation of the returns of the last evaluation."""
+        return self.rows[-1][1], self.rows[-1][2]
+
+
+def make_env(spec: RunSpec, n_envs: int, seed: int, monitor_dir: pathlib.Path | None = None) -> VecEnv:
+    """
+    The vectorized environment of a run, with SB3's ``Monitor`` and, when the spec says so, ``VecNormalize``.
+
+    :param spec: The run's specification
+    :param n_envs: Number of environments
+    :param seed: Seed of the first environment (SB3 seeds the others with ``seed + i``)
+    :param monitor_dir: Folder of the monitor CSVs; None: not written
+    :return: The environment
+    """
+    env = make_vec_env(spec.env_id, n_envs=n_envs, seed=seed, monitor_dir=None if monitor_dir is None else str(monitor_dir))
+    if spec.normalize:
+        env = VecNormalize(env, **(spec.normalize if isinstance(spec.normalize, dict) else {}))
+    return env
+
+
+def make_model(spec: RunSpec, env: VecEnv | str) -> BaseAlgorithm:
+    """
+    Construct the algorithm of a run; the algorithm's own checks of its arguments become one-line errors.
+
+    :param spec: The run's specification
+    :param env: Its training environment (or an env id, to check the arguments)
+    :return: The model
+    """
+    algo_class = resolve_algorithm(spec.algo)
+    try:
+        return algo_class(
+            spec.policy,
+            env,
+            seed=spec.seed,
+            device=spec.device,
+            verbose=spec.verbose,
+            tensorboard_log=spec.tensorboard_log,
+            **spec.algo_kwargs,
+        )
+    except (ValueError, AssertionError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ConfigError(f"{spec.source}: {spec.algo} on {spec.env_id}: {message}") from error
+
+
+def write_config(run_dir: pathlib.Path, spec: RunSpec, eval_freq: int, n_eval_episodes: int) -> pathlib.Path:
+    """
+    Write ``config.yml``: the hyperparameters with the run's settings, keyed by env id (usable as ``--hyperparams``).
+
+    :param run_dir: The run folder
+    :param spec: The run's specification
+    :param eval_freq: Evaluation period
+    :param n_eval_episodes: Episodes per evaluation
+    :return: The file
+    """
+    import sb3_ddpg_ext
+
+    settings = {"seed": spec.seed, "n_timesteps": spec.n_timesteps, "n_envs": spec.n_envs}
+    header = (
+        f"# {spec.algo} on {spec.env_id}, sb3_ddpg_ext {sb3_ddpg_ext.__version__}; evaluated every {eval_freq} steps over "
+        f"{n_eval_episodes} episodes.\n"
+        f"# Train again with: sb3-ddpg train --env {spec.env_id} --hyperparams {run_dir}/config.yml\n"
+    )
+    content = {spec.env_id: {**spec.hyperparams, **settings}}
+    path = run_dir / "config.yml"
+    atomic_write(path, lambda file: file.write(header + yaml.safe_dump(content, sort_keys=False)), mode="w")
+    return path
+
+
+def run(
+    spec: RunSpec,
+    eval_freq: int,
+    n_eval_episodes: int,
+    csv_path: str | pathlib.Path | None = None,
+    run_dir: str | pathlib.Path | None = None,
+    progress_bar: bool = False,
+    on_evaluation: OnEvaluation | None = None,
+) -> RunResult:
+    """
+    Train ``spec`` for ``spec.n_timesteps`` steps (default 20,000) with the periodic evaluation.
+
+    :param spec: What to run (from :func:`~sb3_ddpg_ext.experiment.config.build_run_spec`)
+    :param eval_freq: Evaluate every ``eval_freq`` environment steps
+    :param n_eval_episodes: Episodes per evaluation
+    :param csv_path: Learning-curve CSV; default ``run_dir/evaluations.csv`` with a run folder, else none
+    :param run_dir: Run folder to write (model, best model, monitor CSVs, config, summary); None writes none
+    :param progress_bar: Show SB3's progress bar
+    :param on_evaluation: Called after each evaluation with the step and returns; False stops training
+    :return: The result, with the model
+    """
+    if spec.n_timesteps is None:
+        spec.n_timesteps = DEFAULT_TIMESTEPS
+    folder = None if run_dir is None else pathlib.Path(run_dir)
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_config(folder, spec, eval_freq, n_eval_episodes)
+        csv_path = folder / "evaluations.csv" if csv_path is None else csv_path
+    env = make_env(spec, spec.n_envs, spec.seed, None if folder is None else folder / "monitor")
+    eval_env = make_env(spec, 1, spec.seed + EVAL_SEED_OFFSET)
+    if isinstance(eval_env, VecNormalize):
+        eval_env.training, eval_env.norm_reward = False, False
+    try:
+        model = make_model(spec, env)
+        callback = PeriodicEvaluation(
+            eval_env,
+            spec.seed + EVAL_SEED_OFFSET,
+            eval_freq,
+            n_eval_episodes,
+            csv_path=csv_path,
+            best_model_path=None if folder is None else folder / "best" / "best_model.zip",
+            on_evaluation=on_evaluation,
+        )
+        start = time.perf_counter()
+        model.learn(spec.n_timesteps, callback=callback, progress_bar=progress_bar)
+        result = RunResult(spec, model, callback.rows, time.perf_counter() - start, callback.stopped, folder)
+        if folder is not None:
+            _write_outputs(folder, result, env)
+    finally:
+        env.close()
+        eval_env.close()
+    return result
+
+
+def _write_outputs(folder: pathlib.Path, result: RunResult, env: VecEnv) -> None:
+    """The model, the normalization statistics and ``summary.json`` of a finished run."""
+    with atomic_path(folder / "model.zip") as tmp:
+        result.model.save(tmp)
+    if isinstance(env, VecNormalize):
+        with atomic_path(folder / "vecnormalize.pkl") as tmp:
+            env.save(str(tmp))
+    mean, std = result.final_return
+    summary: dict[str, Any] = {
+        "env": result.spec.env_id,
+        "algo": result.spec.algo,
+        "seed": result.spec.seed,
+        "n_timesteps": int(result.model.num_timesteps),
+        "wall_time_s": round(result.wall_time_s, 1),
+        "final_mean_return": mean,
+        "final_std_return": std,
+        "stopped_early": result.stopped,
+    }
+    atomic_write(folder / "summary.json", lambda file: json.dump(summary, file, indent=2), mode="w")
