@@ -63,7 +63,7 @@ def train_hyperparams(args: argparse.Namespace) -> dict[str, Any]:
 def _train(args: argparse.Namespace) -> int:
     """Train on an environment with periodic deterministic evaluation; write model, logs, config, curve and plot."""
     from sb3_ddpg_ext.experiment.config import build_run_spec, check_env_id, check_int
-    from sb3_ddpg_ext.experiment.run import run
+    from sb3_ddpg_ext.experiment.run import run_experiment
 
     check_env_id(args.env)
     eval_freq = check_int(args.eval_freq, "--eval-freq", "command line")
@@ -76,7 +76,7 @@ def _train(args: argparse.Namespace) -> int:
     if "tensorboard_log" not in spec.hyperparams and has["tensorboard"]:
         spec.tensorboard_log = str(run_dir / "tb")
     progress_bar = not args.no_progress_bar and has["tqdm"] and has["rich"]
-    result = run(spec, eval_freq, n_eval_episodes, run_dir=run_dir, progress_bar=progress_bar)
+    result = run_experiment(spec, eval_freq, n_eval_episodes, run_dir=run_dir, progress_bar=progress_bar)
     mean, std = result.final_return
     print(
         f"Final evaluation on {args.env}: mean return {mean:.1f} +/- {std:.1f} over {n_eval_episodes} deterministic episodes"

@@ -1,6 +1,6 @@
 """Run a benchmark suite: one process per (environment, algorithm, seed), resumable and shardable.
 
-Each run is one run of the experiment layer (:func:`sb3_ddpg_ext.experiment.run`: the same converter, environments
+Each run is one run of the experiment layer (:func:`sb3_ddpg_ext.experiment.run.run_experiment`: the same converter, environments
 and evaluation protocol as ``sb3-ddpg train`` and tuning trials). It writes its learning curve to
 ``<results_dir>/<suite>/<env>/<algo>/seed_<k>.csv`` (the experiment layer's CSV: ``step, mean_return, std_return,
 wall_time``), replaced atomically after every evaluation, and when it finishes a marker
@@ -30,9 +30,9 @@ import torch as th
 
 from sb3_ddpg_ext.benchmarking.suite import AlgoSpec, EnvSpec, Suite
 from sb3_ddpg_ext.common.save import atomic_write
-from sb3_ddpg_ext.experiment import run as experiment
 from sb3_ddpg_ext.experiment.config import ALGORITHMS, RunSpec, build_run_spec, merge_hyperparams
 from sb3_ddpg_ext.experiment.errors import ConfigError
+from sb3_ddpg_ext.experiment.run import make_model, run_experiment
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,7 @@ def check_runs(runs: Sequence[Run]) -> None:
         if (entry.algo.name, entry.env.env_id) not in seen:
             seen.add((entry.algo.name, entry.env.env_id))
             spec.device = "cpu"  # the arguments are checked; the device is not used
-            experiment.make_model(spec, entry.env.env_id).env.close()
+            make_model(spec, entry.env.env_id).env.close()
 
 
 def execute_run(entry: Run, results_dir: str | Path) -> float:
@@ -213,7 +213,7 @@ def execute_run(entry: Run, results_dir: str | Path) -> float:
     csv_path, done_path = run_paths(results_dir, entry)
     if done_path.exists():
         done_path.unlink()
-    result = experiment.run(entry.spec(), entry.env.eval_freq, entry.env.n_eval_episodes, csv_path=csv_path)
+    result = run_experiment(entry.spec(), entry.env.eval_freq, entry.env.n_eval_episodes, csv_path=csv_path)
     marker = {
         "run": entry.label,
         "config": entry.config(),

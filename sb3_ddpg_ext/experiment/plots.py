@@ -88,7 +88,7 @@ def plot_run(run_dir: str | pathlib.Path, title: str) -> pathlib.Path:
     Plot a run folder's training episode returns (monitor CSVs) and its evaluations (``evaluations.csv``, mean +- std)
     into ``run_dir/learning_curve.png``.
 
-    :param run_dir: Run folder written by :func:`sb3_ddpg_ext.experiment.run.run`
+    :param run_dir: Run folder written by :func:`sb3_ddpg_ext.experiment.run.run_experiment`
     :param title: Plot title
     :return: The PNG
     """

@@ -116,7 +116,7 @@ def write_config(run_dir: pathlib.Path, spec: RunSpec, eval_freq: int, n_eval_ep
     return path
 
 
-def run(
+def run_experiment(
     spec: RunSpec,
     eval_freq: int,
     n_eval_episodes: int,

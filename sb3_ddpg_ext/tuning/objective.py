@@ -1,5 +1,5 @@
 """
-The Optuna objective: each seed of a trial is one run of the experiment layer (:func:`sb3_ddpg_ext.experiment.run`,
+The Optuna objective: each seed of a trial is one run of the experiment layer (:func:`sb3_ddpg_ext.experiment.run.run_experiment`,
 the same converter, environments and evaluation protocol as ``sb3-ddpg train`` and ``sb3-ddpg bench``). Every
 evaluation after step 0 is reported for pruning; a seed's score is the mean of its last ``score_last_k`` evaluations,
 and a trial's score the mean over seeds.
@@ -18,7 +18,7 @@ import optuna
 
 from sb3_ddpg_ext.ddpg.ddpg import NonFiniteLossError
 from sb3_ddpg_ext.experiment.config import RunSpec, build_run_spec, merge_hyperparams
-from sb3_ddpg_ext.experiment.run import run
+from sb3_ddpg_ext.experiment.run import run_experiment
 from sb3_ddpg_ext.tuning.spaces import SAMPLERS, to_hyperparams
 
 # Study algorithm names -> experiment-layer algorithm names ("ddpg" is this package's DDPG)
@@ -148,7 +148,7 @@ class Objective:
                 return False
             return True
 
-        result = run(spec, self.eval_freq, self.n_eval_episodes, on_evaluation=on_evaluation)
+        result = run_experiment(spec, self.eval_freq, self.n_eval_episodes, on_evaluation=on_evaluation)
         if state["failure"] is not None:
             raise TrialDivergedError(state["failure"])
         if state["pruned_at"] is not None:
