@@ -1,5 +1,8 @@
 """save / load keep everything a user needs, and never leave a half-written file."""
 
+import threading
+import time
+
 import numpy as np
 import pytest
 import torch as th
@@ -8,6 +11,7 @@ from stable_baselines3.common.envs import BitFlippingEnv
 from stable_baselines3.common.noise import NormalActionNoise
 
 from sb3_ddpg_ext import DDPG
+from sb3_ddpg_ext.common.save import atomic_open, atomic_path, atomic_write
 
 OBS = np.random.default_rng(0).uniform(-1, 1, size=(20, 3)).astype(np.float32)
 
@@ -96,3 +100,55 @@ def test_missing_and_truncated_model_file(tmp_path, small_kwargs):
     (tmp_path / "text.zip").write_text("not a model")
     with pytest.raises(ValueError, match="not a zip archive"):
         DDPG.load(tmp_path / "text.zip")
+
+
+def test_atomic_write_from_threads(tmp_path):
+    target = tmp_path / "out.txt"
+    n_threads, rounds = 8, 15
+    barrier = threading.Barrier(n_threads)
+    errors: list[BaseException] = []
+    contents = [f"{i}" * 100_000 for i in range(n_threads)]
+
+    def write(i: int) -> None:
+        try:
+            barrier.wait()
+            for _ in range(rounds):
+
+                def writer(file):
+                    for start in range(0, len(contents[i]), 10_000):
+                        file.write(contents[i][start : start + 10_000])
+                        time.sleep(0.0005)  # let the other threads write meanwhile
+
+                atomic_write(target, writer, mode="w")
+        except BaseException as error:  # collected: an exception in a thread would not fail the test
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(n_threads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert target.read_text() in contents
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_atomic_path_for_writers_that_take_a_path(tmp_path):
+    target = tmp_path / "sub" / "table.csv"
+    with atomic_path(target) as tmp:
+        assert tmp.parent == target.parent and tmp != target and tmp.suffix == ".csv"
+        np.savetxt(tmp, np.arange(3))
+        assert not target.exists()
+    assert np.array_equal(np.loadtxt(target), np.arange(3))
+    with pytest.raises(RuntimeError, match="boom"), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("boom")
+    assert np.array_equal(np.loadtxt(target), np.arange(3))
+    with pytest.raises(KeyboardInterrupt), atomic_open(target, "w") as file:
+        file.write("half")
+        raise KeyboardInterrupt
+    assert sorted(p.name for p in target.parent.iterdir()) == ["table.csv"]
+    # the file gets the permissions a plain open() gives, not mkstemp's private 0600
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    assert target.stat().st_mode == plain.stat().st_mode

@@ -21,26 +21,46 @@ def with_default_suffix(path: str | pathlib.Path, suffix: str) -> pathlib.Path:
     return pathlib.Path(f"{path}.{suffix}") if path.suffix == "" else path
 
 
+def _file_mode() -> int:
+    """The permissions ``open()`` gives a new file: ``0o666`` less the process's umask (read once, at import)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _file_mode()
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | pathlib.Path) -> Iterator[pathlib.Path]:
     """
-    Yield a unique temporary path beside ``path`` (in the same folder, so the final move is atomic) and move it onto
-    ``path`` only when the block succeeds; otherwise remove it. Threads and processes writing the same target never
-    share a temporary file, and readers never see a half-written one.
+    Yield a unique temporary path beside ``path`` and move it onto ``path`` only when the block succeeds;
+    otherwise remove it. For writers that take a path (``figure.savefig(tmp)``, ``frame.to_csv(tmp)``,
+    ``model.save(tmp)``); :func:`atomic_open` and :func:`atomic_write` are built on it.
+
+    The temporary file is made by ``tempfile.mkstemp`` in the target's folder (so the final ``os.replace``
+    is atomic), named ``.{name}.<random>.tmp{suffix}``: it keeps the target's suffix for writers that infer
+    the format from it, and threads or processes writing the same target never share it. It exists (empty)
+    when the block starts, has the permissions ``open()`` would give, and is flushed to disk before the move.
+    Readers never see a half-written file, and a crash or Ctrl-C leaves the previous file intact.
 
     :param path: Final destination (its folder is created if needed)
+    :return: A context manager yielding the temporary path
     """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
     tmp = pathlib.Path(name)
-    os.chmod(tmp, 0o644)  # mkstemp makes the file private; a saved model keeps the usual permissions
+    os.close(handle)
     try:
+        os.chmod(tmp, _FILE_MODE)  # mkstemp makes the file private (0o600)
         yield tmp
+        with open(tmp, "rb") as written:
+            os.fsync(written.fileno())
         os.replace(tmp, path)
-    finally:
+    except BaseException:
         tmp.unlink(missing_ok=True)
+        raise
 
 
 @contextlib.contextmanager
@@ -54,8 +74,6 @@ def atomic_open(path: str | pathlib.Path, mode: str = "wb") -> Iterator[IO]:
     """
     with atomic_path(path) as tmp, open(tmp, mode) as file:
         yield file
-        file.flush()
-        os.fsync(file.fileno())
 
 
 def atomic_write(path: str | pathlib.Path, writer: Callable[[IO], None], mode: str = "wb") -> pathlib.Path:
