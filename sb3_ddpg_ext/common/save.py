@@ -76,12 +76,12 @@ def atomic_open(path: str | pathlib.Path, mode: str = "wb") -> Iterator[IO]:
         yield file
 
 
-def atomic_write(path: str | pathlib.Path, writer: Callable[[IO], None], mode: str = "wb") -> pathlib.Path:
+def atomic_write(path: str | pathlib.Path, writer: Callable[[IO], object], mode: str = "wb") -> pathlib.Path:
     """
     Write a file atomically with ``writer(file)``.
 
     :param path: Final destination
-    :param writer: Function that writes the content into the open file
+    :param writer: Function that writes the content into the open file (its return value is ignored)
     :param mode: ``"wb"`` or ``"w"``
     :return: The destination path
     """

@@ -213,9 +213,7 @@ class DDPG(OffPolicyAlgorithm):
         self.critic_lr_schedule = FloatSchedule(
             self.learning_rate if self.critic_learning_rate is None else self.critic_learning_rate
         )
-        if self.critic_weight_decay > 0:
-            for group in self.critic.optimizer.param_groups:
-                group["weight_decay"] = self.critic_weight_decay
+        self._apply_critic_weight_decay()
         if self.param_noise is not None:
             # The perturbed copy used for rollouts; rebuilt (not saved) and re-perturbed before its first use
             self.perturbed_actor = self.policy.make_actor(features_extractor=None)
@@ -224,8 +222,8 @@ class DDPG(OffPolicyAlgorithm):
             self.param_noise_probe = self.policy.make_actor(features_extractor=None)
             self.param_noise_probe.set_training_mode(False)
             self._param_noise_episode, self._param_noise_steps, self._param_noise_last_adapt = -1, 0, 0
-        # Parameter lists gathered once for the update: the actor's (where its backward pass stops) and the pairs
-        # of the fused Polyak averaging
+        # Parameter lists gathered once for the update: the actor's (its backward pass stops at those that require
+        # gradients) and the pairs of the fused Polyak averaging (all parameters, as SB3 averages them)
         critic: list[th.Tensor] = list(self.critic.parameters())
         critic_target: list[th.Tensor] = list(self.critic_target.parameters())
         self._actor_params: list[th.Tensor] = list(self.actor.parameters())
@@ -236,6 +234,16 @@ class DDPG(OffPolicyAlgorithm):
         self.critic_batch_norm_stats = get_parameters_by_name(self.critic, ["running_"])
         self.actor_batch_norm_stats_target = get_parameters_by_name(self.actor_target, ["running_"])
         self.critic_batch_norm_stats_target = get_parameters_by_name(self.critic_target, ["running_"])
+
+    def _apply_critic_weight_decay(self, force: bool = False) -> None:
+        """
+        Set ``critic_weight_decay`` in the critic optimizer's parameter groups.
+
+        :param force: also when it is 0 (by default 0 leaves the optimizer's own, e.g. from ``optimizer_kwargs``)
+        """
+        if self.critic_weight_decay > 0 or force:
+            for group in self.critic.optimizer.param_groups:
+                group["weight_decay"] = self.critic_weight_decay
 
     def _create_aliases(self) -> None:
         self.actor = self.policy.actor
@@ -265,22 +273,25 @@ class DDPG(OffPolicyAlgorithm):
         self.policy.set_training_mode(True)
         self._update_learning_rate([self.actor.optimizer, self.critic.optimizer])
 
+        # The actor loss trains the actor's parameters that require gradients: users may freeze some at any time
+        actor_params = [param for param in self._actor_params if param.requires_grad]
         critic_losses, actor_losses = [], []
         for _ in range(gradient_steps):
             self._n_updates += 1
             replay_data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
-            critic_loss, actor_loss = self._gradient_step(replay_data)
+            critic_loss, actor_loss = self._gradient_step(replay_data, actor_params)
             critic_losses.append(critic_loss)
             actor_losses.append(actor_loss)
 
         self._record_losses(critic_losses, actor_losses)
 
-    def _gradient_step(self, replay_data: ReplayBufferSamples) -> tuple[th.Tensor, th.Tensor]:
+    def _gradient_step(self, replay_data: ReplayBufferSamples, actor_params: list[th.Tensor]) -> tuple[th.Tensor, th.Tensor]:
         """
         One DDPG update on a minibatch: critic, actor, then targets. Same arithmetic as SB3's DDPG update (so the
         same numbers, bit for bit on CPU), minus the work SB3 throws away.
 
         :param replay_data: A minibatch from the replay buffer
+        :param actor_params: The actor's parameters that require gradients (frozen ones stay unchanged)
         :return: The critic and actor losses (detached, not yet moved to the CPU)
         """
         # For n-step replay the discount is gamma ** n (or less after an early termination)
@@ -301,8 +312,9 @@ class DDPG(OffPolicyAlgorithm):
         # parameters: the critic's weight gradients (SB3 computes them, then throws them away) are never computed.
         actor_loss = -self.critic.q1_forward(replay_data.observations, self.actor(replay_data.observations)).mean()
         self.actor.optimizer.zero_grad()
-        actor_loss.backward(inputs=self._actor_params)
-        self.actor.optimizer.step()
+        if actor_params:  # else nothing to train (SB3's step would change nothing)
+            actor_loss.backward(inputs=actor_params)
+            self.actor.optimizer.step()
 
         # Targets follow by Polyak averaging, target <- (1 - tau) * target + tau * online: SB3's arithmetic,
         # in fused multi-tensor calls; batch norm running statistics are copied (SB3 GH issue #996)
@@ -477,11 +489,35 @@ class DDPG(OffPolicyAlgorithm):
         Load a model saved with :meth:`save` (or by SB3's DDPG), checking the file first.
 
         Same arguments as ``BaseAlgorithm.load``; a missing file raises ``FileNotFoundError`` and a truncated
-        or foreign file raises ``ValueError``, each naming the file.
+        or foreign file raises ``ValueError``, each naming the file. A ``critic_weight_decay`` given in ``kwargs``
+        (or ``custom_objects``) is set in the critic's optimizer too, replacing the saved one.
         """
         if isinstance(path, (str, pathlib.Path)):
             path = check_model_file(path)
-        return super().load(path, env, device, custom_objects, print_system_info, force_reset, **kwargs)
+        model = super().load(path, env, device, custom_objects, print_system_info, force_reset, **kwargs)
+        # load(critic_weight_decay=...) wins over the saved optimizer, also when it is 0
+        given = {**(custom_objects or {}), **kwargs}
+        model._apply_critic_weight_decay(force="critic_weight_decay" in given)
+        return model
+
+    def set_parameters(
+        self,
+        load_path_or_dict: str | dict[str, Any],
+        exact_match: bool = True,
+        device: th.device | str = "auto",
+    ) -> None:
+        """
+        Load parameters (and optimizer states) as SB3 does, keeping this model's ``critic_weight_decay``
+        (SB3 would restore the weight decay saved with the critic's optimizer).
+
+        :param load_path_or_dict: Location of the saved data (path or file-like, see ``save``), or a dict
+            of parameters as returned by ``get_parameters``
+        :param exact_match: If True, the given parameters should include parameters for each
+            module and each of their parameters, otherwise raises an Exception
+        :param device: Device on which the code should run
+        """
+        super().set_parameters(load_path_or_dict, exact_match, device)
+        self._apply_critic_weight_decay()
 
     def _excluded_save_params(self) -> list[str]:
         return [
