@@ -63,13 +63,14 @@ def train_hyperparams(args: argparse.Namespace) -> dict[str, Any]:
 def _train(args: argparse.Namespace) -> int:
     """Train on an environment with periodic deterministic evaluation; write model, logs, config, curve and plot."""
     from sb3_ddpg_ext.experiment.config import build_run_spec, check_env_id, check_int
-    from sb3_ddpg_ext.experiment.run import run_experiment
+    from sb3_ddpg_ext.experiment.run import check_spec, run_experiment
 
     check_env_id(args.env)
     eval_freq = check_int(args.eval_freq, "--eval-freq", "command line")
     n_eval_episodes = check_int(args.n_eval_episodes, "--n-eval-episodes", "command line")
     source = args.hyperparams or "command line"
     spec = build_run_spec(args.env, train_hyperparams(args), args.algo, source=source)
+    check_spec(spec)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir = pathlib.Path(args.run_dir or f"runs/{args.env}-{args.algo}-{stamp}-seed{spec.seed}")
     has = {name: importlib.util.find_spec(name) is not None for name in ("tensorboard", "tqdm", "rich", "matplotlib")}

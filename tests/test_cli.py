@@ -1,18 +1,25 @@
-"""`sb3-ddpg train` / `eval` and RL Zoo-style hyperparameter files, through the real command line."""
+"""`sb3-ddpg train` / `eval` through the real command line, and the experiment layer's converter on RL Zoo files."""
 
 import json
 import subprocess
 import sys
 
+import gymnasium as gym
+import numpy as np
 import pytest
 import torch as th
-import yaml
 
 from sb3_ddpg_ext import DDPG
 from sb3_ddpg_ext.cli import main
-from sb3_ddpg_ext.config import ConfigError, build_run_config, parse_policy_kwargs, read_hyperparams
+from sb3_ddpg_ext.experiment.config import build_run_spec, merge_hyperparams, parse_policy_kwargs, read_hyperparams
+from sb3_ddpg_ext.experiment.errors import ConfigError
+from sb3_ddpg_ext.experiment.evaluation import EVAL_SEED_OFFSET, evaluate_returns, read_curve
+from sb3_ddpg_ext.experiment.run import make_env
 
 ZOO_FILE = """
+default:
+  gamma: 0.95
+  policy_kwargs: "dict(activation_fn=nn.Tanh)"
 Pendulum-v1:
   n_timesteps: 400
   policy: 'MlpPolicy'
@@ -23,51 +30,72 @@ Pendulum-v1:
   noise_std: 0.1
   batch_size: 32
   learning_rate: !!float 1e-3
-  policy_kwargs: "dict(net_arch=[32, 32], activation_fn=nn.Tanh)"
+  policy_kwargs: "dict(net_arch=[32, 32])"
 """
+QUICK = ["--eval-freq", "200", "--n-eval-episodes", "2", "--no-progress-bar"]
 
 
 def test_train_writes_run_folder_and_eval_reads_it(tmp_path, capsys):
     hyperparams = tmp_path / "ddpg.yml"
     hyperparams.write_text(ZOO_FILE)
     run_dir = tmp_path / "run"
-    code = main(
-        [
-            "train",
-            "--env",
-            "Pendulum-v1",
-            "--hyperparams",
-            str(hyperparams),
-            "--eval-freq",
-            "200",
-            "--n-eval-episodes",
-            "2",
-            "--run-dir",
-            str(run_dir),
-            "--no-progress-bar",
-            "--params",
-            "tau=0.01",
-        ]
-    )
-    assert code == 0
+    argv = ["train", "--env", "Pendulum-v1", "--hyperparams", str(hyperparams), "--run-dir", str(run_dir), *QUICK]
+    assert main([*argv, "--params", "tau=0.01", "seed=3"]) == 0
     out = capsys.readouterr().out
     assert "Final evaluation on Pendulum-v1: mean return" in out and "learning_curve.png" in out
-    for name in ("model.zip", "config.yml", "summary.json", "learning_curve.png", "evaluations.npz"):
+    for name in ("model.zip", "best/best_model.zip", "config.yml", "summary.json", "learning_curve.png", "evaluations.csv"):
         assert (run_dir / name).is_file(), name
     assert list((run_dir / "monitor").glob("*.monitor.csv"))
     assert list((run_dir / "tb").rglob("events.out.tfevents*"))
-    assert json.loads((run_dir / "summary.json").read_text())["n_timesteps"] == 400
-    config = yaml.safe_load((run_dir / "config.yml").read_text())
-    assert config["Pendulum-v1"]["tau"] == 0.01 and config["run"]["seed"] == 0
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["n_timesteps"] == 400 and summary["seed"] == 3  # seed given as a hyperparameter, used once
+    curve = read_curve(run_dir / "evaluations.csv")
+    assert curve["step"].tolist() == [0, 200, 400]  # one protocol: step 0, every eval_freq, the end
+    assert summary["final_mean_return"] == pytest.approx(curve["mean_return"][-1])
     model = DDPG.load(run_dir / "model.zip")
-    assert model.tau == 0.01 and model.gamma == 0.98 and model.batch_size == 32
-    assert model.policy.activation_fn is th.nn.Tanh
-    assert type(model.action_noise).__name__ in ("GaussianNoise", "NormalActionNoise")
+    assert model.tau == 0.01 and model.gamma == 0.98 and model.batch_size == 32  # the env section overrides default
+    assert model.policy.activation_fn is th.nn.Tanh  # the default section's policy_kwargs merged with the env's
+    assert model.policy.net_arch == [32, 32]
+    # the final evaluation is the evaluation protocol applied to the saved model: same seeded episodes, same returns
+    env = make_env(build_run_spec("Pendulum-v1", {}), 1, 3 + EVAL_SEED_OFFSET)
+    assert np.mean(evaluate_returns(model, env, 2, 3 + EVAL_SEED_OFFSET)) == pytest.approx(summary["final_mean_return"])
     # the config written beside the run works as --hyperparams for a re-run
-    rerun = build_run_config(read_hyperparams(run_dir / "config.yml", "Pendulum-v1"), n_actions=1)
-    assert rerun.n_timesteps == 400 and rerun.algo_kwargs["tau"] == 0.01
+    rerun = build_run_spec("Pendulum-v1", read_hyperparams(run_dir / "config.yml", "Pendulum-v1"))
+    assert rerun.n_timesteps == 400 and rerun.seed == 3 and rerun.algo_kwargs["tau"] == 0.01
     assert main(["eval", "--model", str(run_dir / "model.zip"), "--n-episodes", "2"]) == 0
     assert "over 2 deterministic episodes" in capsys.readouterr().out
+
+
+def test_run_settings_and_nested_numbers_from_the_command_line(tmp_path):
+    run_dir = tmp_path / "run"
+    params = [
+        "seed=3",
+        "device=cpu",
+        "verbose=0",
+        f"tensorboard_log={tmp_path / 'tb'}",
+        "n_timesteps=300",
+        "learning_starts=100",
+        "policy_kwargs={net_arch: [16], optimizer_kwargs: {eps: 1e-5}}",
+    ]
+    assert main(["train", "--env", "Pendulum-v1", "--run-dir", str(run_dir), *QUICK, "--params", *params]) == 0
+    model = DDPG.load(run_dir / "model.zip")
+    assert model.actor.optimizer.defaults["eps"] == 1e-5 and model.policy.net_arch == [16]
+    assert list((tmp_path / "tb").rglob("events.out.tfevents*")) and not (run_dir / "tb").exists()
+    # the dedicated flags win over --params, which wins over the file
+    assert main(["train", "--env", "Pendulum-v1", "--run-dir", str(run_dir), *QUICK, "--params", *params, "--seed", "5"]) == 0
+    assert json.loads((run_dir / "summary.json").read_text())["seed"] == 5
+
+
+def test_train_loads_no_tooling_packages(tmp_path):
+    code = (
+        "import sys; from sb3_ddpg_ext.cli import main; "
+        f"assert main(['train', '--env', 'Pendulum-v1', '--n-timesteps', '200', '--run-dir', r'{tmp_path / 'r'}', "
+        "'--eval-freq', '100', '--n-eval-episodes', '1', '--no-progress-bar']) == 0; "
+        "loaded = sorted(m for m in ('optuna', 'rliable', 'pandas', 'scipy') if m in sys.modules); "
+        "assert not loaded, loaded"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_module_entry_point_help():
@@ -75,46 +103,88 @@ def test_module_entry_point_help():
     assert result.returncode == 0 and "--hyperparams" in result.stdout
 
 
-def test_unknown_env_and_bad_file_fail_before_work(tmp_path, capsys):
-    assert main(["train", "--env", "NoSuchEnv-v0", "--run-dir", str(tmp_path / "r")]) == 2
-    assert "Unknown environment 'NoSuchEnv-v0'" in capsys.readouterr().err
-    assert not (tmp_path / "r").exists()
-    bad = tmp_path / "bad.yml"
-    bad.write_text("learning_rat: 0.001\n")
-    assert main(["train", "--env", "Pendulum-v1", "--hyperparams", str(bad), "--run-dir", str(tmp_path / "r")]) == 2
+@pytest.mark.parametrize(
+    ("file_text", "argv", "expected"),
+    [
+        (None, ["--env", "NoSuchEnv-v0"], "'NoSuchEnv-v0' is not a registered Gymnasium environment"),
+        ("learning_rat: 0.001\n", [], "learning_rat: not a hyperparameter of ddpg_ext; allowed: ["),
+        ("noise_type: parameter\nparam_noise: {initial_stddev: 0.1}\n", [], "param_noise: conflicts with noise_type"),
+        ("noise_schedule: lin_1.0\n", [], "noise_schedule: has no effect without noise_type"),
+        ("tau: 2.0\n", [], "tau=2.0 must lie in (0, 1]"),
+        ("n_timesteps: -3\n", [], "n_timesteps: must be an integer >= 1"),
+        ("HalfCheetah-v5: {gamma: 0.9}\n", [], "none for 'Pendulum-v1' and no 'default' section"),
+        ("policy_kwargs: {activation_fn: swish}\n", [], "policy_kwargs.activation_fn: unknown 'swish'"),
+        ("[1, 2]\n", [], "must hold a mapping"),
+        (None, ["--params", "lr"], "'lr' must look like key=value"),
+        (None, ["--eval-freq", "0"], "--eval-freq: must be an integer >= 1"),
+        (None, ["--device", "cuda:99"] if not th.cuda.is_available() else ["--device", "tpu"], "device"),
+    ],
+)
+def test_bad_input_is_one_line_before_any_work(tmp_path, capsys, file_text, argv, expected):
+    files = []
+    if file_text is not None:
+        (tmp_path / "bad.yml").write_text(file_text)
+        files = ["--hyperparams", str(tmp_path / "bad.yml")]
+    env = [] if "--env" in argv else ["--env", "Pendulum-v1"]
+    assert main(["train", *env, *files, *argv, "--run-dir", str(tmp_path / "r"), "--no-progress-bar"]) == 2
     err = capsys.readouterr().err
-    assert "bad.yml" in err and "learning_rat" in err and "learning_rate" in err
+    assert err.startswith("sb3-ddpg train: error: ") and err.count("\n") == 1, err
+    assert expected in err and (file_text is None or "bad.yml" in err), err
     assert not (tmp_path / "r").exists()
 
 
-def test_config_conversions():
-    config = build_run_config(
+def test_eval_errors_are_one_line(tmp_path, capsys):
+    assert main(["eval", "--model", str(tmp_path / "none.zip"), "--env", "Pendulum-v1"]) == 2
+    assert "No model file" in capsys.readouterr().err
+    (tmp_path / "broken.zip").write_bytes(b"not a zip")
+    assert main(["eval", "--model", str(tmp_path / "broken.zip"), "--env", "Pendulum-v1"]) == 2
+    assert "not a zip archive" in capsys.readouterr().err
+    assert main(["eval", "--model", str(tmp_path / "broken.zip")]) == 2
+    assert "--env: not given" in capsys.readouterr().err
+
+
+def test_converter_conversions():
+    spec = build_run_spec(
+        "Pendulum-v1",
         {
             "n_timesteps": 1e4,
             "noise_type": "ornstein-uhlenbeck",
             "noise_std": 0.2,
-            "normalize": True,
-            "policy_kwargs": {"net_arch": [64, 64], "activation_fn": "relu"},
+            "normalize": "dict(norm_obs=True, norm_reward=False)",
+            "policy_kwargs": {"net_arch": [64, 64], "activation_fn": "relu", "optimizer_class": "th.optim.AdamW"},
             "train_freq": [1, "episode"],
+            "learning_rate": "lin_1e-3",
         },
-        n_actions=2,
     )
-    assert config.n_timesteps == 10_000 and config.normalize is True
-    assert config.algo_kwargs["policy_kwargs"]["activation_fn"] is th.nn.ReLU
-    assert config.algo_kwargs["train_freq"] == (1, "episode")
-    assert config.algo_kwargs["action_noise"]().shape == (2,)
+    assert spec.n_timesteps == 10_000 and spec.normalize == {"norm_obs": True, "norm_reward": False}
+    kwargs = spec.algo_kwargs
+    assert (
+        kwargs["policy_kwargs"]["activation_fn"] is th.nn.ReLU and kwargs["policy_kwargs"]["optimizer_class"] is th.optim.AdamW
+    )
+    assert kwargs["train_freq"] == (1, "episode") and kwargs["learning_rate"](0.5) == pytest.approx(5e-4)
+    assert kwargs["action_noise"]().shape == (1,)
     assert parse_policy_kwargs("dict(net_arch=dict(pi=[64], qf=[400, 300]))") == {"net_arch": {"pi": [64], "qf": [400, 300]}}
-    with pytest.raises(ConfigError, match="not a literal"):
+    with pytest.raises(ConfigError, match="cannot read"):
         parse_policy_kwargs("dict(net_arch=__import__('os').system('true'))")
-    with pytest.raises(ConfigError, match="n_timesteps must be a positive integer"):
-        build_run_config({"n_timesteps": -3}, n_actions=1)
-    with pytest.raises(ConfigError, match="noise_type"):
-        build_run_config({"noise_type": "pink"}, n_actions=1)
+    # numbers are numbers at every depth
+    nested = build_run_spec("Pendulum-v1", {"policy_kwargs": {"optimizer_kwargs": {"eps": "1e-5"}, "net_arch": ["8"]}})
+    assert nested.algo_kwargs["policy_kwargs"] == {"optimizer_kwargs": {"eps": 1e-5}, "net_arch": [8]}
+    # one merge rule: mappings merge recursively, other values replace
+    merged = merge_hyperparams(
+        {"policy_kwargs": {"net_arch": [64], "activation_fn": "tanh"}, "tau": 0.1}, {"policy_kwargs": {"net_arch": [8]}}
+    )
+    assert merged == {"policy_kwargs": {"net_arch": [8], "activation_fn": "tanh"}, "tau": 0.1}
 
 
-def test_zoo_file_with_other_sections_only(tmp_path):
-    path = tmp_path / "zoo.yml"
-    path.write_text("HalfCheetah-v5:\n  n_timesteps: 1000\n")
-    with pytest.raises(ConfigError, match="none for env 'Pendulum-v1'"):
-        read_hyperparams(path, "Pendulum-v1")
-    assert read_hyperparams(path, "HalfCheetah-v5") == {"n_timesteps": 1000}
+def test_sections_of_any_registered_env_id(tmp_path):
+    gym.register("PendulumNoVersion", entry_point="gymnasium.envs.classic_control.pendulum:PendulumEnv", max_episode_steps=200)
+    try:
+        path = tmp_path / "zoo.yml"
+        path.write_text("default: {gamma: 0.9, tau: 0.1}\nPendulumNoVersion: {gamma: 0.8}\nHalfCheetah-v5: {gamma: 0.7}\n")
+        assert read_hyperparams(path, "PendulumNoVersion") == {"gamma": 0.8, "tau": 0.1}
+        assert read_hyperparams(path, "Pendulum-v1") == {"gamma": 0.9, "tau": 0.1}
+        assert read_hyperparams(path, "HalfCheetah-v5") == {"gamma": 0.7, "tau": 0.1}
+        spec = build_run_spec("PendulumNoVersion", read_hyperparams(path, "PendulumNoVersion"))
+        assert spec.algo_kwargs == {"gamma": 0.8, "tau": 0.1}
+    finally:
+        gym.registry.pop("PendulumNoVersion")

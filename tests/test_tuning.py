@@ -13,6 +13,7 @@ import tempfile
 import numpy as np
 import optuna
 import pytest
+import torch
 import yaml
 from optuna.trial import FixedTrial, TrialState
 
@@ -20,14 +21,14 @@ from sb3_ddpg_ext import DDPG
 from sb3_ddpg_ext.cli import main
 from sb3_ddpg_ext.common.noise import GaussianNoise, OrnsteinUhlenbeckNoise
 from sb3_ddpg_ext.common.param_noise import AdaptiveParamNoise
-from sb3_ddpg_ext.config import ConfigError, build_run_config, read_hyperparams
+from sb3_ddpg_ext.experiment.config import build_run_spec, read_hyperparams
+from sb3_ddpg_ext.experiment.errors import ConfigError
 from sb3_ddpg_ext.tuning.objective import Objective
 from sb3_ddpg_ext.tuning.spaces import (
     resolve_space,
     sample_ddpg_params,
     sample_sac_params,
     sample_td3_params,
-    to_ddpg_kwargs,
     to_hyperparams,
 )
 from sb3_ddpg_ext.tuning.study import (
@@ -110,7 +111,7 @@ def test_space_narrowed_and_fixed_values_are_respected():
 @pytest.mark.parametrize("noise_type", ["gaussian", "ou", "parameter", "none"])
 def test_converter_output_is_accepted_by_ddpg(noise_type):
     values = {**DDPG_VALUES, "noise_type": noise_type}
-    kwargs = to_ddpg_kwargs(values, n_actions=1)
+    kwargs = build_run_spec("Pendulum-v1", to_hyperparams(values)).algo_kwargs
     model = DDPG("MlpPolicy", "Pendulum-v1", buffer_size=1000, device="cpu", **kwargs)
     assert model.batch_size == 32 and math.isclose(model.gamma, 0.98) and model.tau == 0.01
     assert model.actor_learning_rate == 1e-3 and model.critic_learning_rate == 3e-4
@@ -123,7 +124,7 @@ def test_converter_output_is_accepted_by_ddpg(noise_type):
     assert isinstance(model.param_noise, AdaptiveParamNoise) == (noise_type == "parameter")
     # The YAML form reads back to the same arguments
     hyperparams = yaml.safe_load(yaml.safe_dump(to_hyperparams(values)))
-    again = build_run_config(hyperparams, n_actions=1).algo_kwargs
+    again = build_run_spec("Pendulum-v1", hyperparams).algo_kwargs
     assert set(again) == set(kwargs) and again["batch_size"] == kwargs["batch_size"]
 
 
@@ -172,8 +173,9 @@ def test_tune_resumes_to_budget_and_best_writes_config_plots_csv(tmp_path, capsy
     section = best["Pendulum-v1"]
     assert section["n_timesteps"] == 400 and section["policy_kwargs"] == {"net_arch": [64, 64]}
     assert section == {"n_timesteps": 400, "policy": "MlpPolicy", **study.best_trial.user_attrs["hyperparams"]}
-    kwargs = build_run_config(read_hyperparams(best_file, "Pendulum-v1"), n_actions=1).algo_kwargs
-    DDPG("MlpPolicy", "Pendulum-v1", device="cpu", **kwargs)
+    spec = build_run_spec("Pendulum-v1", read_hyperparams(best_file, "Pendulum-v1"))
+    assert spec.n_timesteps == 400
+    DDPG("MlpPolicy", "Pendulum-v1", device="cpu", **spec.algo_kwargs)
     for name in ("optimization_history", "param_importances", "parallel_coordinate", "slice"):
         assert (plots / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
     csv = (plots / "trials.csv").read_text().splitlines()
@@ -206,8 +208,18 @@ def test_bad_input_names_file_key_and_allowed(tmp_path):
         load_study_config(write_study(tmp_path, "bad", sampler="anneal"))
     with pytest.raises(ConfigError, match=r"bad\.yml: unknown key\(s\) \['n_trails'\]"):
         load_study_config(write_study(tmp_path, "bad", n_trails=3))
-    with pytest.raises(ConfigError, match=r"env_id='Pendulum-v9' is not a registered Gymnasium environment"):
+    with pytest.raises(ConfigError, match=r"bad\.yml: env_id: 'Pendulum-v9' is not a registered Gymnasium environment"):
         load_study_config(write_study(tmp_path, "bad", env_id="Pendulum-v9"))
+    # run settings: the study owns seeds and budget; a device this machine lacks fails before any trial
+    with pytest.raises(ConfigError, match=r"bad\.yml: hyperparams\.seed: is set by the study itself"):
+        load_study_config(write_study(tmp_path, "bad", hyperparams={"seed": 3}))
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match=r"bad\.yml: hyperparams: device: 'cuda': CUDA is not available"):
+            load_study_config(write_study(tmp_path, "bad", hyperparams={"device": "cuda"}))
+        assert main(["tune", "--study", str(write_study(tmp_path, "gpu")), "--device", "cuda"]) == 2
+        assert not (tmp_path / "gpu.db").exists()  # no study created, no trial spent
+    with pytest.raises(ConfigError, match=r"bad\.yml: hyperparams: param_noise: conflicts with noise_type: parameter"):
+        load_study_config(write_study(tmp_path, "bad", hyperparams={"noise_type": "parameter", "param_noise": {}}))
     with pytest.raises(ConfigError, match="unknown sampler 'anneal'; allowed"):
         make_sampler("anneal")
     with pytest.raises(ConfigError, match="unknown pruner 'mean'; allowed"):

@@ -1,6 +1,7 @@
 """Run a benchmark suite: one process per (environment, algorithm, seed), resumable and shardable.
 
-Each run is one run of the experiment layer (:func:`sb3_ddpg_ext.experiment.run.run_experiment`: the same converter, environments
+Each run is one run of the experiment layer (:func:`sb3_ddpg_ext.experiment.run.run_experiment`: the same converter,
+environments
 and evaluation protocol as ``sb3-ddpg train`` and tuning trials). It writes its learning curve to
 ``<results_dir>/<suite>/<env>/<algo>/seed_<k>.csv`` (the experiment layer's CSV: ``step, mean_return, std_return,
 wall_time``), replaced atomically after every evaluation, and when it finishes a marker
@@ -32,7 +33,7 @@ from sb3_ddpg_ext.benchmarking.suite import AlgoSpec, EnvSpec, Suite
 from sb3_ddpg_ext.common.save import atomic_write
 from sb3_ddpg_ext.experiment.config import ALGORITHMS, RunSpec, build_run_spec, merge_hyperparams
 from sb3_ddpg_ext.experiment.errors import ConfigError
-from sb3_ddpg_ext.experiment.run import make_model, run_experiment
+from sb3_ddpg_ext.experiment.run import check_spec, run_experiment
 
 
 @dataclass(frozen=True)
@@ -198,8 +199,7 @@ def check_runs(runs: Sequence[Run]) -> None:
         spec = entry.spec()
         if (entry.algo.name, entry.env.env_id) not in seen:
             seen.add((entry.algo.name, entry.env.env_id))
-            spec.device = "cpu"  # the arguments are checked; the device is not used
-            make_model(spec, entry.env.env_id).env.close()
+            check_spec(spec)
 
 
 def execute_run(entry: Run, results_dir: str | Path) -> float:

@@ -41,6 +41,8 @@ NOISE_KEYS = ("noise_type", "noise_std", "noise_schedule", "noise_kwargs")
 # Keys only this package's DDPG understands, beyond the constructor arguments SB3's algorithms lack
 EXTENDED_KEYS = ("noise_schedule", "param_noise")
 SCHEDULE_KEYS = ("learning_rate", "actor_learning_rate", "critic_learning_rate")
+# Values that are mappings, which RL Zoo files may write as "dict(...)" strings; read as mappings so that they merge
+MAPPING_KEYS = ("policy_kwargs", "normalize", "noise_kwargs", "param_noise", "replay_buffer_kwargs")
 ACTIVATIONS = ("ReLU", "Tanh", "ELU", "LeakyReLU", "GELU", "SiLU")
 # Mapping values that are hyperparameters, not per-environment sections, at the top of a file
 _SECTION_DEFAULT = "default"
@@ -165,7 +167,7 @@ def read_hyperparams(path: str | pathlib.Path, env_id: str | None = None) -> dic
         raise ConfigError(f"hyperparameter file '{path}' must hold a mapping of names to values, got {type(data).__name__}")
     sections = [key for key, value in data.items() if isinstance(value, dict) and _is_section(key, env_id)]
     if not sections:
-        return coerce_numbers(data)
+        return _mappings(coerce_numbers(data), str(path))
     plain = sorted(str(key) for key in data if key not in sections)
     if plain:
         raise ConfigError(
@@ -177,7 +179,17 @@ def read_hyperparams(path: str | pathlib.Path, env_id: str | None = None) -> dic
             f"hyperparameter file '{path}' has sections {sections} but none for '{env_id}' and no 'default' section; "
             f"add a '{env_id}:' section or pick one of {sections} with --env"
         )
-    return coerce_numbers(merge_hyperparams(data.get(_SECTION_DEFAULT) or {}, data.get(env_id) or {}))
+    default, section = (_mappings(coerce_numbers(data.get(key) or {}), f"{path}: {key}") for key in (_SECTION_DEFAULT, env_id))
+    return merge_hyperparams(default, section)
+
+
+def _mappings(hyperparams: dict[str, Any], source: str) -> dict[str, Any]:
+    """Read RL Zoo's ``"dict(...)"`` strings of :data:`MAPPING_KEYS` as mappings."""
+    for key in MAPPING_KEYS:
+        value = hyperparams.get(key)
+        if isinstance(value, str) and value.strip().startswith(("dict(", "{")):
+            hyperparams[key] = coerce_numbers(_dict_string(value, source, key))
+    return hyperparams
 
 
 def parse_overrides(pairs: list[str], source: str = "--params") -> dict[str, Any]:

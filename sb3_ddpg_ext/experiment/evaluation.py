@@ -2,7 +2,8 @@
 The one evaluation protocol of train runs, tuning trials and benchmark runs.
 
 The deterministic policy is evaluated on a separate environment at step 0, every ``eval_freq`` environment steps
-(summed over the training environments) and at the end of training. Before every evaluation the evaluation
+(summed over the training environments) and at the end of training, after the last gradient steps, so the final
+evaluation is the model that ``learn()`` returns. Before every evaluation the evaluation
 environment is re-seeded with the same seed (the run's seed + :data:`EVAL_SEED_OFFSET`), so every evaluation of every
 algorithm starts from the same initial states (common random numbers). The learning curve is one CSV file, columns
 :data:`CSV_COLUMNS`, replaced atomically after each evaluation. A run's final return is its last row.
@@ -134,7 +135,9 @@ class PeriodicEvaluation(BaseCallback):
     def _on_step(self) -> bool:
         if self.stopped:
             return False
-        if self.num_timesteps >= self.next_eval:
+        # The evaluation at the end of the budget waits for the last gradient steps (_on_training_end), so the final
+        # row is the returned and saved model's
+        if self.next_eval <= self.num_timesteps < self.model._total_timesteps:
             return self.evaluate()
         return True
 

@@ -7,6 +7,7 @@ A run folder holds ``config.yml`` (written before training; it works as ``--hype
 otherwise), ``vecnormalize.pkl`` when observations are normalized, and ``summary.json``.
 """
 
+import dataclasses
 import json
 import pathlib
 import time
@@ -90,6 +91,18 @@ def make_model(spec: RunSpec, env: VecEnv | str) -> BaseAlgorithm:
     except (ValueError, AssertionError) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ConfigError(f"{spec.source}: {spec.algo} on {spec.env_id}: {message}") from error
+
+
+def check_spec(spec: RunSpec) -> None:
+    """
+    Construct the run's model once on the CPU and discard it, so that the algorithm's own checks of its arguments fail
+    as one line before any folder is written or any training starts.
+
+    :param spec: The run's specification
+    """
+    model = make_model(dataclasses.replace(spec, device="cpu", tensorboard_log=None), spec.env_id)
+    if model.env is not None:
+        model.env.close()
 
 
 def write_config(run_dir: pathlib.Path, spec: RunSpec, eval_freq: int, n_eval_episodes: int) -> pathlib.Path:

@@ -1,5 +1,6 @@
 """
-The Optuna objective: each seed of a trial is one run of the experiment layer (:func:`sb3_ddpg_ext.experiment.run.run_experiment`,
+The Optuna objective: each seed of a trial is one run of the experiment layer
+(:func:`sb3_ddpg_ext.experiment.run.run_experiment`,
 the same converter, environments and evaluation protocol as ``sb3-ddpg train`` and ``sb3-ddpg bench``). Every
 evaluation after step 0 is reported for pruning; a seed's score is the mean of its last ``score_last_k`` evaluations,
 and a trial's score the mean over seeds.

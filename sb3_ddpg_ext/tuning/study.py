@@ -21,6 +21,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from sb3_ddpg_ext.experiment.config import build_run_spec, check_env_id, check_int
 from sb3_ddpg_ext.experiment.errors import ConfigError
+from sb3_ddpg_ext.experiment.run import check_spec
 from sb3_ddpg_ext.tuning.arguments import PRUNERS, SAMPLERS
 from sb3_ddpg_ext.tuning.objective import ALGOS, Objective
 from sb3_ddpg_ext.tuning.spaces import SPACES, resolve_space
@@ -180,7 +181,7 @@ def study_config_from_dict(data: Mapping[str, Any], source: str = "<study>") -> 
     owned = sorted(key for key in STUDY_OWNED if key in config.hyperparams)
     if owned:
         raise ConfigError.at(source, f"hyperparams.{owned[0]}", "is set by the study itself (base_seed / seeds, n_timesteps)")
-    build_run_spec(config.env_id, config.hyperparams, ALGOS[config.algo], f"{source}: hyperparams")  # checked before any trial
+    check_spec(build_run_spec(config.env_id, config.hyperparams, ALGOS[config.algo], f"{source}: hyperparams"))
     return config
 
 
