@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import torch as th
 from stable_baselines3 import DDPG as SB3DDPG
+from stable_baselines3.common.logger import configure
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 
-from sb3_ddpg_ext import DDPG
+from sb3_ddpg_ext import DDPG, NonFiniteLossError
 
 TINY = dict(policy_kwargs=dict(net_arch=[16]), buffer_size=1_000, batch_size=16, device="cpu")
 
@@ -89,3 +90,70 @@ def test_load_kwargs_set_critic_weight_decay(tmp_path):
     other = DDPG("MlpPolicy", "Pendulum-v1", critic_weight_decay=0.2, **TINY)
     other.set_parameters(str(tmp_path / "m.zip"))
     assert [group["weight_decay"] for group in other.critic.optimizer.param_groups] == [0.2]
+
+
+# 3. A non-finite loss stops training before it reaches the parameters
+
+
+def _nan_model(deferred: bool) -> DDPG:
+    model = DDPG("MlpPolicy", "Pendulum-v1", seed=0, learning_starts=100, **TINY)
+    model._deferred_nan_check = deferred
+    model.learn(150)  # 50 updates: the optimizers have state
+    return model
+
+
+@pytest.mark.parametrize("deferred", [False, True])
+def test_nan_stops_before_the_bad_update(deferred):
+    model, reference = _nan_model(deferred), _nan_model(False)
+    _assert_same(_state(model), _state(reference))
+    for m in (model, reference):
+        m.replay_buffer.rewards[17, 0] = np.nan  # one poisoned transition among 150
+    n_updates = model._n_updates
+    np.random.seed(3)
+    with pytest.raises(NonFiniteLossError, match=r"critic loss became nan at gradient update (\d+) \(environment step 150\)"):
+        model.train(gradient_steps=40, batch_size=16)
+    bad = model._n_updates + 1 - n_updates  # index of the bad update in this call
+    assert bad >= 3, "the test needs finite updates before the bad one"
+    # the reference does exactly the finite updates, on the same minibatches
+    np.random.seed(3)
+    reference.train(gradient_steps=bad - 1, batch_size=16)
+    _assert_same(_state(model), _state(reference))
+    assert model._n_updates == reference._n_updates
+    assert all(th.isfinite(t).all() for t in _state(model))
+
+
+def test_deferred_check_matches_plain_path_without_nan():
+    plain, deferred = _nan_model(False), _nan_model(True)
+    for model in (plain, deferred):
+        model.set_logger(configure(None, []))
+        np.random.seed(5)
+        for gradient_steps in (3, 1, 7):
+            model.train(gradient_steps=gradient_steps, batch_size=16)
+    _assert_same(_state(plain), _state(deferred))
+    assert plain.logger.name_to_value == deferred.logger.name_to_value
+    assert plain._n_updates == deferred._n_updates == 50 + 11
+
+
+class NaNRewardAfter(gym.Wrapper):
+    """Pendulum whose rewards become NaN after ``start`` steps."""
+
+    def __init__(self, env: gym.Env, start: int):
+        super().__init__(env)
+        self.start, self.steps = start, 0
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.steps += 1
+        return obs, (float("nan") if self.steps > self.start else reward), terminated, truncated, info
+
+
+@pytest.mark.parametrize("deferred", [False, True])
+@pytest.mark.parametrize("gradient_steps", [4, -1])
+def test_nan_reward_stops_learn_with_finite_networks(deferred, gradient_steps):
+    env = NaNRewardAfter(gym.make("Pendulum-v1"), start=60)
+    model = DDPG("MlpPolicy", env, seed=1, learning_starts=40, train_freq=4, gradient_steps=gradient_steps, **TINY)
+    model._deferred_nan_check = deferred
+    with pytest.raises(NonFiniteLossError, match=r"at gradient update \d+ \(environment step \d+\)"):
+        model.learn(300)
+    assert model.num_timesteps < 300
+    assert all(th.isfinite(t).all() for t in _state(model))

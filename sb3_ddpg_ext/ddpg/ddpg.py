@@ -1,6 +1,7 @@
 """DDPG as its own Stable-Baselines3 off-policy algorithm."""
 
 import io
+import math
 import pathlib
 from typing import Any, ClassVar, TypeVar, cast
 
@@ -28,6 +29,62 @@ SelfDDPG = TypeVar("SelfDDPG", bound="DDPG")
 
 class NonFiniteLossError(RuntimeError):
     """Raised when a DDPG loss becomes NaN or infinite, instead of silently training a NaN policy."""
+
+
+class _TrainingSnapshot:
+    """
+    A copy of what DDPG's updates change, taken at the start of a train() call, so that updates that met a
+    non-finite loss can be undone and replayed: the policy's parameters and buffers (networks and targets), the
+    optimizers' state tensors (a state that does not exist yet is removed again), the update counter, and NumPy's
+    and torch's random states. The copy buffers are kept between calls and filled by one fused copy per device and
+    dtype, with no host synchronization.
+    """
+
+    def __init__(self) -> None:
+        self._sources: list[th.Tensor] = []
+        self._groups: list[tuple[list[th.Tensor], list[th.Tensor]]] = []  # (copies, sources) per device and dtype
+
+    def take(self, model: "DDPG") -> None:
+        """
+        Copy the training state of ``model``.
+
+        :param model: The model about to train
+        """
+        self.optimizers = (model.actor.optimizer, model.critic.optimizer)
+        params = [(opt, param) for opt in self.optimizers for group in opt.param_groups for param in group["params"]]
+        self.stateless = [(opt, param) for opt, param in params if not opt.state.get(param)]
+        sources = [*model.policy.parameters(), *model.policy.buffers()]
+        sources += [value for opt, param in params for value in opt.state.get(param, {}).values() if th.is_tensor(value)]
+        if len(sources) != len(self._sources) or any(a is not b for a, b in zip(sources, self._sources, strict=True)):
+            groups: dict[tuple[th.device, th.dtype], tuple[list[th.Tensor], list[th.Tensor]]] = {}
+            for tensor in sources:
+                copies, originals = groups.setdefault((tensor.device, tensor.dtype), ([], []))
+                copies.append(th.empty_like(tensor, requires_grad=False))
+                originals.append(tensor)
+            self._sources, self._groups = sources, list(groups.values())
+        with th.no_grad():
+            for copies, originals in self._groups:
+                th._foreach_copy_(copies, originals)
+        self.n_updates = model._n_updates
+        self.random_states = (np.random.get_state(), th.random.get_rng_state())
+        self.cuda_random_state = th.cuda.get_rng_state(model.device) if model.device.type == "cuda" else None
+
+    def restore(self, model: "DDPG") -> None:
+        """
+        Put the copied training state back into ``model``.
+
+        :param model: The model the copy was taken from
+        """
+        with th.no_grad():
+            for copies, originals in self._groups:
+                th._foreach_copy_(originals, copies)
+        for opt, param in self.stateless:
+            opt.state.pop(param, None)
+        model._n_updates = self.n_updates
+        np.random.set_state(self.random_states[0])
+        th.random.set_rng_state(self.random_states[1])
+        if self.cuda_random_state is not None:
+            th.cuda.set_rng_state(self.cuda_random_state, model.device)
 
 
 def _check_action_space(action_space: spaces.Space) -> None:
@@ -108,6 +165,9 @@ class DDPG(OffPolicyAlgorithm):
     actor_target: Actor
     critic: Critic
     critic_target: Critic
+    # Check the losses once per train() call instead of before each optimizer step (see train()); None: on every
+    # device but the CPU. Set it to True to run that path on the CPU (tests do).
+    _deferred_nan_check: bool | None = None
 
     def __init__(
         self,
@@ -214,6 +274,7 @@ class DDPG(OffPolicyAlgorithm):
             self.learning_rate if self.critic_learning_rate is None else self.critic_learning_rate
         )
         self._apply_critic_weight_decay()
+        self._training_snapshot = _TrainingSnapshot()
         if self.param_noise is not None:
             # The perturbed copy used for rollouts; rebuilt (not saved) and re-perturbed before its first use
             self.perturbed_actor = self.policy.make_actor(features_extractor=None)
@@ -265,6 +326,15 @@ class DDPG(OffPolicyAlgorithm):
         """
         Do ``gradient_steps`` DDPG updates on minibatches sampled from the replay buffer.
 
+        Training stops at the first NaN or infinite loss, before that loss reaches the networks: a
+        :class:`NonFiniteLossError` names the update and the environment step, and the networks, their targets and
+        both optimizers are left as they were after the previous update (except when only the actor loss is
+        non-finite: the critic then keeps the step it took on that update's finite critic loss). On the CPU each
+        loss is checked before its optimizer step. On other devices that check would wait for the device at every
+        update, so the losses are checked once, at the end of the call; if one is not finite, the call's updates are
+        replayed, checked, from a copy of the training state taken at its start, with the random states that drew
+        the same minibatches (SB3's replay buffers draw from NumPy's global generator).
+
         :param gradient_steps: Number of updates
         :param batch_size: Minibatch size
         """
@@ -275,23 +345,50 @@ class DDPG(OffPolicyAlgorithm):
 
         # The actor loss trains the actor's parameters that require gradients: users may freeze some at any time
         actor_params = [param for param in self._actor_params if param.requires_grad]
+        deferred = self.device.type != "cpu" if self._deferred_nan_check is None else self._deferred_nan_check
+        if not deferred or gradient_steps <= 0:
+            losses = self._gradient_steps(gradient_steps, batch_size, actor_params, check=True)
+        else:
+            snapshot = self._training_snapshot
+            snapshot.take(self)
+            losses = self._gradient_steps(gradient_steps, batch_size, actor_params, check=False)
+            if not np.isfinite(losses).all():
+                snapshot.restore(self)
+                losses = self._gradient_steps(gradient_steps, batch_size, actor_params, check=True)  # raises
+        self._record_losses(losses)
+
+    def _gradient_steps(self, gradient_steps: int, batch_size: int, actor_params: list[th.Tensor], check: bool) -> np.ndarray:
+        """
+        Run the updates of a train() call.
+
+        :param gradient_steps: Number of updates
+        :param batch_size: Minibatch size
+        :param actor_params: The actor's parameters that require gradients
+        :param check: Whether to check each loss before its optimizer step (see :meth:`train`)
+        :return: The critic and actor losses, shape ``(2, gradient_steps)``, on the CPU
+        """
+        assert self.replay_buffer is not None
         critic_losses, actor_losses = [], []
         for _ in range(gradient_steps):
             self._n_updates += 1
             replay_data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
-            critic_loss, actor_loss = self._gradient_step(replay_data, actor_params)
+            critic_loss, actor_loss = self._gradient_step(replay_data, actor_params, check)
             critic_losses.append(critic_loss)
             actor_losses.append(actor_loss)
+        if not critic_losses:
+            return np.empty((2, 0), dtype=np.float32)
+        return th.stack([th.stack(critic_losses), th.stack(actor_losses)]).cpu().numpy()
 
-        self._record_losses(critic_losses, actor_losses)
-
-    def _gradient_step(self, replay_data: ReplayBufferSamples, actor_params: list[th.Tensor]) -> tuple[th.Tensor, th.Tensor]:
+    def _gradient_step(
+        self, replay_data: ReplayBufferSamples, actor_params: list[th.Tensor], check: bool = True
+    ) -> tuple[th.Tensor, th.Tensor]:
         """
         One DDPG update on a minibatch: critic, actor, then targets. Same arithmetic as SB3's DDPG update (so the
         same numbers, bit for bit on CPU), minus the work SB3 throws away.
 
         :param replay_data: A minibatch from the replay buffer
         :param actor_params: The actor's parameters that require gradients (frozen ones stay unchanged)
+        :param check: Raise :class:`NonFiniteLossError` before an optimizer step whose loss is not finite
         :return: The critic and actor losses (detached, not yet moved to the CPU)
         """
         # For n-step replay the discount is gamma ** n (or less after an early termination)
@@ -304,6 +401,8 @@ class DDPG(OffPolicyAlgorithm):
             y = replay_data.rewards + (1 - replay_data.dones) * discounts * qf_next_target
         qf = self.critic(replay_data.observations, replay_data.actions)[0]
         critic_loss = F.mse_loss(qf, y)
+        if check:
+            self._check_loss(critic_loss, "critic")
         self.critic.optimizer.zero_grad()
         critic_loss.backward()
         self.critic.optimizer.step()
@@ -311,6 +410,8 @@ class DDPG(OffPolicyAlgorithm):
         # Actor: deterministic policy gradient, maximise Q(s, mu(s)). The backward pass stops at the actor's
         # parameters: the critic's weight gradients (SB3 computes them, then throws them away) are never computed.
         actor_loss = -self.critic.q1_forward(replay_data.observations, self.actor(replay_data.observations)).mean()
+        if check:
+            self._check_loss(actor_loss, "actor")
         self.actor.optimizer.zero_grad()
         if actor_params:  # else nothing to train (SB3's step would change nothing)
             actor_loss.backward(inputs=actor_params)
@@ -326,22 +427,34 @@ class DDPG(OffPolicyAlgorithm):
         polyak_update(self.actor_batch_norm_stats, self.actor_batch_norm_stats_target, 1.0)
         return critic_loss.detach(), actor_loss.detach()
 
-    def _record_losses(self, critic_losses: list[th.Tensor], actor_losses: list[th.Tensor]) -> None:
-        """Move the losses to the CPU once, stop on a non-finite one and log their means."""
-        if not critic_losses:
+    def _check_loss(self, loss: th.Tensor, name: str) -> None:
+        """
+        Raise :class:`NonFiniteLossError` when ``loss`` is NaN or infinite, before it reaches an optimizer.
+
+        :param loss: The loss of the current update (``self._n_updates``), which is not counted when it stops
+        :param name: ``"critic"`` or ``"actor"``
+        """
+        value = loss.item()
+        if math.isfinite(value):
             return
-        losses = th.stack([th.stack(critic_losses), th.stack(actor_losses)]).cpu().numpy()
-        bad = ~np.isfinite(losses)
-        if bad.any():
-            which, index = np.argwhere(bad)[0]
-            name = ("critic", "actor")[which]
-            update = self._n_updates - len(critic_losses) + int(index) + 1
-            raise NonFiniteLossError(
-                f"DDPG's {name} loss became {losses[which, index]} at gradient update {update} "
-                f"(environment step {self.num_timesteps}). Training stopped so the policy is not silently NaN; "
-                "lower the learning rates, scale rewards/observations (VecNormalize), or check the environment "
-                "for NaN/inf observations or rewards."
-            )
+        update = self._n_updates
+        self._n_updates -= 1
+        kept = "; the critic kept this update's step, whose loss was finite" if name == "actor" else ""
+        raise NonFiniteLossError(
+            f"DDPG's {name} loss became {value} at gradient update {update} (environment step {self.num_timesteps}). "
+            f"Training stopped before it reached the networks: they, their targets and optimizers are those after "
+            f"update {update - 1}{kept}. Lower the learning rates, scale rewards/observations (VecNormalize), or check "
+            "the environment for NaN/inf observations or rewards."
+        )
+
+    def _record_losses(self, losses: np.ndarray) -> None:
+        """
+        Log the mean losses of a train() call.
+
+        :param losses: The critic and actor losses, shape ``(2, gradient_steps)``
+        """
+        if losses.shape[1] == 0:
+            return
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.record("train/actor_loss", float(losses[1].mean()))
         self.logger.record("train/critic_loss", float(losses[0].mean()))
@@ -532,6 +645,7 @@ class DDPG(OffPolicyAlgorithm):
             "param_noise_probe",
             "_actor_params",
             "_polyak_pairs",
+            "_training_snapshot",
         ]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
