@@ -1,15 +1,17 @@
-"""Regression tests for algorithm defects."""
+"""Regression tests for algorithm defects: frozen parameters, load kwargs, NaN stop, one progress clock,
+parameter noise with several environments."""
 
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch as th
 from stable_baselines3 import DDPG as SB3DDPG
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 
-from sb3_ddpg_ext import DDPG, NonFiniteLossError
+from sb3_ddpg_ext import DDPG, AdaptiveParamNoise, GaussianNoise, NonFiniteLossError
 
 TINY = dict(policy_kwargs=dict(net_arch=[16]), buffer_size=1_000, batch_size=16, device="cpu")
 
@@ -157,3 +159,56 @@ def test_nan_reward_stops_learn_with_finite_networks(deferred, gradient_steps):
         model.learn(300)
     assert model.num_timesteps < 300
     assert all(th.isfinite(t).all() for t in _state(model))
+
+
+# 4. One progress clock for learning rates and noise schedules
+
+
+class RecordClocks(BaseCallback):
+    def __init__(self):
+        super().__init__()
+        self.rows: list[tuple[float, float, float, float]] = []
+
+    def _on_step(self) -> bool:
+        model = self.model
+        progress = model._current_progress_remaining
+        self.rows.append((progress, model.lr_schedule(progress), model.action_noise.scale, model.param_noise.scale))
+        return True
+
+
+def test_noise_and_learning_rate_follow_one_progress_clock():
+    model = DDPG(
+        "MlpPolicy",
+        "Pendulum-v1",
+        learning_rate=lambda p: 1e-3 * p,
+        action_noise=GaussianNoise(np.zeros(1), 0.1 * np.ones(1), schedule=lambda p: p),
+        param_noise=AdaptiveParamNoise(schedule=lambda p: p),
+        learning_starts=20,
+        seed=0,
+        **TINY,
+    )
+    recorder = RecordClocks()
+    model.learn(100, callback=recorder)
+    model.learn(50, callback=recorder, reset_num_timesteps=False)
+    model.learn(60, callback=recorder)  # a fresh learn starts again at 1
+    assert len(recorder.rows) == 210
+    for progress, lr, noise_scale, param_noise_scale in recorder.rows:
+        assert noise_scale == param_noise_scale == progress
+        assert lr == 1e-3 * noise_scale
+    progress = [row[0] for row in recorder.rows]
+    # the callback runs before the step's progress update: it sees the progress after the previous step
+    assert progress[0] == 1.0 and progress[99] == pytest.approx(1 - 99 / 100)
+    # learn(50, reset_num_timesteps=False): SB3 sets the total to 100 + 50, so progress continues from 1 - 100/150
+    assert progress[100] == pytest.approx(1 - 100 / 150) and progress[149] == pytest.approx(1 - 149 / 150)
+    assert progress[150] == 1.0 and progress[209] == pytest.approx(1 - 59 / 60)
+
+
+def test_model_saved_with_noise_horizon_loads(tmp_path):
+    model = DDPG("MlpPolicy", "Pendulum-v1", learning_starts=10, **TINY)
+    model.learn(30)
+    model._noise_horizon = 30  # what the previous version saved
+    model.save(tmp_path / "old")
+    loaded = DDPG.load(tmp_path / "old", env=model.get_env())
+    assert not hasattr(loaded, "_noise_horizon")
+    loaded.learn(20, reset_num_timesteps=False)
+    assert loaded.num_timesteps == 50

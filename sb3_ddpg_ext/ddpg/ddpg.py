@@ -233,8 +233,6 @@ class DDPG(OffPolicyAlgorithm):
         self.critic_learning_rate = critic_learning_rate
         self.critic_weight_decay = critic_weight_decay
         self.param_noise = param_noise
-        # Steps over which noise schedules run: the budget of the last learn() that reset the step counter
-        self._noise_horizon: int | None = None
         if getattr(self, "action_space", None) is not None:  # None while load() rebuilds the model
             self._check_action_noise(action_noise)
 
@@ -266,6 +264,7 @@ class DDPG(OffPolicyAlgorithm):
 
     def _setup_model(self) -> None:
         super()._setup_model()
+        self.__dict__.pop("_noise_horizon", None)  # saved by earlier versions, whose noise schedules had their own clock
         self._create_aliases()
         self.actor_lr_schedule = FloatSchedule(
             self.learning_rate if self.actor_learning_rate is None else self.actor_learning_rate
@@ -469,23 +468,23 @@ class DDPG(OffPolicyAlgorithm):
     ) -> tuple[int, Any]:
         self._check_action_noise(self.action_noise)
         result = super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
-        if reset_num_timesteps or self._noise_horizon is None:
-            self._noise_horizon = self._total_timesteps
+        # SB3 updates progress_remaining after each step only: set it now, so the first actions get this learn()'s
+        # noise (1 for a fresh learn(), 1 - t0 / (t0 + M) for learn(M, reset_num_timesteps=False) at step t0)
+        self._update_current_progress_remaining(self.num_timesteps, self._total_timesteps)
         self._update_exploration()
         return result
 
-    def _exploration_progress(self) -> float:
-        """
-        Progress remaining (1 -> 0) of the noise schedules. It equals SB3's ``progress_remaining`` in a fresh
-        ``learn()``, and a resumed ``learn(reset_num_timesteps=False)`` continues it instead of restarting it.
-        """
-        if not self._noise_horizon:
-            return 1.0
-        return max(0.0, 1.0 - self.num_timesteps / self._noise_horizon)
-
     def _update_exploration(self) -> None:
-        """Set the noise scales from their schedules, in every per-env copy, and log them."""
-        progress = self._exploration_progress()
+        """
+        Set the noise scales from their schedules, in every per-env copy, and log them.
+
+        The schedules take SB3's ``progress_remaining`` (``self._current_progress_remaining``), the value
+        learning-rate schedules take: ``1 - num_timesteps / total``, where ``learn(M)`` sets ``total = M`` and
+        ``learn(M, reset_num_timesteps=False)`` sets ``total = t0 + M`` (``t0``: the steps done so far), so a resumed
+        run continues from ``1 - t0 / (t0 + M)`` instead of restarting at 1. It is clipped at 0 for noise schedules:
+        SB3's value dips below 0 when the last rollout overshoots the budget (``n_envs > 1`` or ``train_freq > 1``).
+        """
+        progress = max(0.0, self._current_progress_remaining)
         scale = update_noise_progress(self.action_noise, progress)
         if scale is not None:
             self.logger.record("rollout/noise_scale", scale)
