@@ -52,7 +52,7 @@ def train_hyperparams(args: argparse.Namespace) -> dict[str, Any]:
     :param args: Parsed ``train`` arguments
     :return: The merged hyperparameters
     """
-    from sb3_ddpg_ext.experiment.config import merge_hyperparams, parse_overrides, read_hyperparams
+    from sb3_ddpg_ext.experiment.hyperparams import merge_hyperparams, parse_overrides, read_hyperparams
 
     hyperparams = read_hyperparams(args.hyperparams, args.env) if args.hyperparams else {}
     flags = {key: getattr(args, key) for key in ("n_timesteps", "seed", "n_envs", "device", "verbose")}

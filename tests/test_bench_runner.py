@@ -19,8 +19,9 @@ from sb3_ddpg_ext.benchmarking.runner import check_runs, expand_runs, parse_shar
 from sb3_ddpg_ext.benchmarking.suite import load_suite
 from sb3_ddpg_ext.benchmarking.throughput import measure_speed
 from sb3_ddpg_ext.cli import main
-from sb3_ddpg_ext.experiment.config import build_run_spec, merge_hyperparams
+from sb3_ddpg_ext.experiment.config import build_run_spec
 from sb3_ddpg_ext.experiment.errors import ConfigError
+from sb3_ddpg_ext.experiment.hyperparams import merge_hyperparams
 from sb3_ddpg_ext.noise import AdaptiveParamNoise, OrnsteinUhlenbeckNoise
 
 TINY = Path(__file__).resolve().parents[1] / "benchmarks" / "suites" / "tiny.yml"

@@ -11,9 +11,10 @@ import torch as th
 
 from sb3_ddpg_ext import DDPG
 from sb3_ddpg_ext.cli import main
-from sb3_ddpg_ext.experiment.config import build_run_spec, merge_hyperparams, parse_policy_kwargs, read_hyperparams
+from sb3_ddpg_ext.experiment.config import build_run_spec, parse_policy_kwargs
 from sb3_ddpg_ext.experiment.errors import ConfigError
 from sb3_ddpg_ext.experiment.evaluation import EVAL_SEED_OFFSET, evaluate_returns, read_curve
+from sb3_ddpg_ext.experiment.hyperparams import merge_hyperparams, read_hyperparams
 from sb3_ddpg_ext.experiment.run import make_env
 
 ZOO_FILE = """

@@ -21,8 +21,9 @@ from sb3_ddpg_ext import DDPG
 from sb3_ddpg_ext.cli import main
 from sb3_ddpg_ext.common.noise import GaussianNoise, OrnsteinUhlenbeckNoise
 from sb3_ddpg_ext.common.param_noise import AdaptiveParamNoise
-from sb3_ddpg_ext.experiment.config import build_run_spec, read_hyperparams
+from sb3_ddpg_ext.experiment.config import build_run_spec
 from sb3_ddpg_ext.experiment.errors import ConfigError
+from sb3_ddpg_ext.experiment.hyperparams import read_hyperparams
 from sb3_ddpg_ext.tuning.objective import Objective
 from sb3_ddpg_ext.tuning.spaces import (
     resolve_space,
@@ -34,11 +35,11 @@ from sb3_ddpg_ext.tuning.spaces import (
 from sb3_ddpg_ext.tuning.study import (
     counts_toward_budget,
     create_study,
-    load_study_config,
     make_pruner,
     make_sampler,
     open_storage,
 )
+from sb3_ddpg_ext.tuning.study_file import load_study_config
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DDPG_VALUES = {
@@ -270,13 +271,13 @@ def postgres_url():
 def test_two_workers_share_one_postgres_study(tmp_path, postgres_url):
     study_file = write_study(tmp_path, "shared", n_trials=5, sampler="tpe", pruner="median")
     create_study(load_study_config(study_file), storage=postgres_url)  # create the tables once, before the workers
-    env = {**os.environ, "PYTHONPATH": str(REPO), "MPLBACKEND": "Agg"}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # no MPLBACKEND: library code must not need a backend switch
     workers = [
         subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "sb3_ddpg_ext.tuning",
+                "sb3_ddpg_ext",
                 "tune",
                 "--study",
                 str(study_file),

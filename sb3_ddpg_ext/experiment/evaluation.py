@@ -41,6 +41,7 @@ def evaluate_returns(model: BaseAlgorithm, env: VecEnv, n_episodes: int, seed: i
     """
     env.seed(seed)
     returns, _ = evaluate_policy(model, env, n_eval_episodes=n_episodes, deterministic=True, return_episode_rewards=True)
+    assert isinstance(returns, list)  # return_episode_rewards=True: one return per episode
     return [float(value) for value in returns]
 
 

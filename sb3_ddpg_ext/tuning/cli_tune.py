@@ -19,11 +19,13 @@ import yaml
 from optuna.trial import FrozenTrial, TrialState
 
 from sb3_ddpg_ext.common.save import atomic_path, atomic_write
-from sb3_ddpg_ext.experiment.config import build_run_spec, merge_hyperparams
+from sb3_ddpg_ext.experiment.config import build_run_spec
 from sb3_ddpg_ext.experiment.errors import ConfigError
+from sb3_ddpg_ext.experiment.hyperparams import merge_hyperparams
 from sb3_ddpg_ext.experiment.plots import save_figure
 from sb3_ddpg_ext.tuning.objective import ALGOS
-from sb3_ddpg_ext.tuning.study import create_study, load_study_config, n_budgeted, open_storage, run_study
+from sb3_ddpg_ext.tuning.study import create_study, n_budgeted, open_storage, run_study
+from sb3_ddpg_ext.tuning.study_file import load_study_config
 
 
 def _trial_line(study: optuna.Study, trial: FrozenTrial, n_trials: int, started: float) -> str:

@@ -18,7 +18,8 @@ import numpy as np
 import optuna
 
 from sb3_ddpg_ext.ddpg.ddpg import NonFiniteLossError
-from sb3_ddpg_ext.experiment.config import RunSpec, build_run_spec, merge_hyperparams
+from sb3_ddpg_ext.experiment.config import RunSpec, build_run_spec
+from sb3_ddpg_ext.experiment.hyperparams import merge_hyperparams
 from sb3_ddpg_ext.experiment.run import run_experiment
 from sb3_ddpg_ext.tuning.spaces import SAMPLERS, to_hyperparams
 

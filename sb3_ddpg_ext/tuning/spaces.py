@@ -14,7 +14,7 @@ from typing import Any
 
 import optuna
 
-from sb3_ddpg_ext.experiment.config import coerce_numbers
+from sb3_ddpg_ext.experiment.hyperparams import coerce_numbers
 
 # Network size labels and the hidden layers they stand for (the same for the actor and the critic).
 NET_ARCHS: dict[str, list[int]] = {"small": [64, 64], "medium": [256, 256], "big": [400, 300]}
