@@ -10,6 +10,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from stable_baselines3.common.vec_env import DummyVecEnv
 
 from sb3_ddpg_ext import DDPG, AdaptiveParamNoise, GaussianNoise, NonFiniteLossError
 
@@ -212,3 +213,97 @@ def test_model_saved_with_noise_horizon_loads(tmp_path):
     assert not hasattr(loaded, "_noise_horizon")
     loaded.learn(20, reset_num_timesteps=False)
     assert loaded.num_timesteps == 50
+
+
+# 5. Parameter noise with several environments
+
+
+class RecordingParamNoise(AdaptiveParamNoise):
+    """Parameter noise that records which copy it perturbs, and its adaptations, with the step counter."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.model = None
+        self.perturbed: list[tuple[int, int]] = []  # (num_timesteps, id of the perturbed copy)
+        self.adapted: list[int] = []
+
+    def perturb(self, actor, perturbed_actor):
+        if self.model is not None and perturbed_actor is not self.model.param_noise_probe:
+            self.perturbed.append((self.model.num_timesteps, id(perturbed_actor)))
+        super().perturb(actor, perturbed_actor)
+
+    def adapt(self, actor, perturbed_actor, observations):
+        self.adapted.append(self.model.num_timesteps)
+        return super().adapt(actor, perturbed_actor, observations)
+
+    def __getstate__(self):
+        return {**self.__dict__, "model": None}
+
+
+class RecordActions(BaseCallback):
+    """Check at every step that each environment acted with its own perturbed copy; record the copies' weights."""
+
+    def __init__(self):
+        super().__init__()
+        self.weights: list[list[th.Tensor]] = []
+        self.dones: list[np.ndarray] = []
+
+    def _on_step(self) -> bool:
+        model = self.model
+        if model.num_timesteps - model.n_envs >= model.learning_starts:
+            obs = th.as_tensor(self.locals["self"]._last_obs)
+            copies = model.perturbed_actors
+            expected = np.concatenate([copies[i](obs[i : i + 1]).detach().numpy() for i in range(model.n_envs)])
+            np.testing.assert_allclose(self.locals["buffer_actions"], expected, rtol=0, atol=1e-6)
+            self.weights.append([copy.mu[0].weight.detach().clone() for copy in copies])
+            self.dones.append(self.locals["dones"].copy())
+        return True
+
+
+def _param_noise_model(lengths: list[int], **noise_kwargs) -> tuple[DDPG, RecordingParamNoise]:
+    env = DummyVecEnv([lambda n=n: gym.make("Pendulum-v1", max_episode_steps=n) for n in lengths])
+    noise = RecordingParamNoise(**noise_kwargs)
+    model = DDPG("MlpPolicy", env, param_noise=noise, learning_starts=12, seed=0, gradient_steps=0, **TINY)
+    noise.model = model
+    return model, noise
+
+
+@pytest.mark.parametrize("perturb_interval", [None, 7])
+def test_each_env_keeps_its_perturbation_for_its_episode(perturb_interval):
+    lengths = [13, 20, 31]
+    model, noise = _param_noise_model(lengths, perturb_interval=perturb_interval)
+    recorder = RecordActions()
+    model.learn(3 * 120, callback=recorder)
+    copies = model.perturbed_actors
+    assert len(copies) == 3 and len({id(c) for c in copies}) == 3
+    # the expected perturbation times of each env: its episode starts and, when set, every perturb_interval of its steps
+    for i, length in enumerate(lengths):
+        expected, since = [], None
+        for step in range(4, 120):  # vectorized steps; 12 learning starts = 4 vectorized steps
+            if step % length == 0 or since is None or (perturb_interval is not None and since >= perturb_interval):
+                expected.append(3 * step)
+                since = 0
+            since += 1
+        assert [t for t, copy_id in noise.perturbed if copy_id == id(copies[i])] == expected, i
+        # between its perturbations, the env's copy does not change
+        weights = [w[i] for w in recorder.weights]  # at vectorized steps 4, 5, ...
+        changes = [3 * (5 + k) for k in range(len(weights) - 1) if not th.equal(weights[k], weights[k + 1])]
+        assert changes == expected[1:]
+
+
+def test_single_env_perturbs_at_episode_start_and_interval():
+    model, noise = _param_noise_model([25], perturb_interval=10)
+    model.learn(100)
+    assert [t for t, _ in noise.perturbed] == [12, 22, 25, 35, 45, 50, 60, 70, 75, 85, 95]
+    assert model.perturbed_actor is model.perturbed_actors[0]
+
+
+def test_adaptation_counts_environment_steps_and_restarts_with_learn():
+    model, noise = _param_noise_model([200, 200, 200], adaptation_interval=10)
+    model.learn(90)
+    # every vectorized step counts 3 environment steps: the first at 12 >= learning_starts and >= 10 steps after 0,
+    # then at the first step at least 10 environment steps after the last adaptation
+    assert noise.adapted == [12, 24, 36, 48, 60, 72, 84]
+    noise.adapted.clear()
+    model.learn(30)  # reset_num_timesteps=True: the count starts again at 0
+    assert noise.adapted == [12, 24]

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from sb3_ddpg_ext.common.param_noise import AdaptiveParamNoise, is_normalization_layer
+from sb3_ddpg_ext.common.param_noise import AdaptiveParamNoise, PerturbedActors, is_normalization_layer
 
 
 def make_actor(obs_dim: int = 4, n_actions: int = 2, batch_norm: bool = False) -> nn.Module:
@@ -153,3 +153,53 @@ def test_pickle_and_repr():
             assert clone.last_distance == original.last_distance
         assert repr(original).startswith("AdaptiveParamNoise(initial_stddev=")
     assert "current_stddev=" in repr(noise)
+
+
+class DictActor(nn.Module):
+    """An actor that takes Dict observations, as SB3's MultiInputPolicy actors do."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = make_actor()
+
+    def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.net(obs["state"])
+
+
+@pytest.mark.parametrize("dict_obs", [False, True])
+def test_perturbed_actors_one_copy_per_env(dict_obs):
+    torch.manual_seed(0)
+    actor = DictActor() if dict_obs else make_actor()
+    actors = PerturbedActors(copy.deepcopy(actor))
+    noise = AdaptiveParamNoise(perturb_interval=3)
+    state = torch.randn(2, 4)
+    obs = {"state": state} if dict_obs else state
+
+    def weights() -> list[torch.Tensor]:
+        return [copy_.state_dict()[next(iter(copy_.state_dict()))].clone() for copy_ in actors.actors]
+
+    actions = actors.act(noise, actor, obs, n_envs=2)
+    assert len(actors.actors) == 2 and not actors.actors[1].training
+    first = weights()
+    assert not torch.equal(first[0], first[1])  # independent perturbations
+    for i in range(2):  # each env acts with its own copy
+        own = {"state": state[i : i + 1]} if dict_obs else state[i : i + 1]
+        assert torch.equal(actions[i : i + 1], actors.actors[i](own))
+    # env 1's episode ends: only its copy changes
+    actors.start_episodes(np.array([False, True]))
+    actors.act(noise, actor, obs, n_envs=2)
+    second = weights()
+    assert torch.equal(second[0], first[0]) and not torch.equal(second[1], first[1])
+    # perturb_interval=3: each copy serves 3 steps of its env, then is perturbed again (env 1 one step after env 0)
+    actors.act(noise, actor, obs, n_envs=2)
+    assert [torch.equal(a, b) for a, b in zip(weights(), second, strict=True)] == [True, True]
+    actors.act(noise, actor, obs, n_envs=2)
+    third = weights()
+    assert [torch.equal(a, b) for a, b in zip(third, second, strict=True)] == [False, True]
+    actors.act(noise, actor, obs, n_envs=2)
+    assert [torch.equal(a, b) for a, b in zip(weights(), third, strict=True)] == [True, False]
+    # all envs reset (a new learn()): every copy is perturbed before its next step
+    actors.start_episodes()
+    before = weights()
+    actors.act(noise, actor, obs, n_envs=2)
+    assert not any(torch.equal(a, b) for a, b in zip(weights(), before, strict=True))

@@ -8,22 +8,24 @@ hard to predict, ``current_stddev`` is adapted so that the distance between the 
 and of a perturbed copy, ``d = sqrt(mean((actor(obs) - perturbed_actor(obs))^2))``, stays near
 ``desired_stddev`` (in the actor's output units: SB3's actors output actions scaled to [-1, 1]).
 
-This module works purely on torch modules; the algorithm decides when to call :meth:`perturb`
-(e.g. every ``perturb_interval`` env steps, or at episode starts when it is None) and :meth:`adapt`
-(every ``adaptation_interval`` environment steps, on a batch of replay observations, as in the paper,
-with a scratch copy of the actor just perturbed with the current stddev).
+:class:`AdaptiveParamNoise` works purely on torch modules. :class:`PerturbedActors` holds the exploration
+actors of a (vectorized) rollout, one per environment, and decides when each is re-perturbed; the algorithm
+calls :meth:`AdaptiveParamNoise.adapt` every ``adaptation_interval`` environment steps, on a batch of replay
+observations, as in the paper, with a scratch copy of the actor just perturbed with the current stddev.
 """
 
+import copy
 import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from sb3_ddpg_ext.common.schedules import check_schedule, make_schedule
 
-__all__ = ["AdaptiveParamNoise", "is_normalization_layer"]
+__all__ = ["AdaptiveParamNoise", "PerturbedActors", "is_normalization_layer"]
 
 _NORMALIZATION_LAYERS: tuple[type[nn.Module], ...] = (
     nn.LayerNorm,
@@ -70,9 +72,14 @@ class AdaptiveParamNoise:
         perturbed copy (in the actor's output units, [-1, 1] for SB3), before the schedule's multiplier
     :param adaptation_coefficient: Factor (> 1) by which the weight stddev is divided when the distance is
         above the target, and multiplied otherwise
-    :param adaptation_interval: Number of environment steps between two adaptations (DDPG counts them)
-    :param perturb_interval: Number of environment steps between two perturbations of the exploration
-        actor; None: perturb at the start of each episode only
+    :param adaptation_interval: Number of environment steps between two adaptations. DDPG counts its
+        ``num_timesteps``, which a vectorized step of ``n_envs`` environments advances by ``n_envs``, and adapts
+        after the first vectorized step that is at least ``adaptation_interval`` steps after the last adaptation
+        (or after the start of a ``learn()`` that resets the step counter)
+    :param perturb_interval: Number of steps of one environment after which that environment's exploration
+        actor is perturbed again; None: only at the start of each of its episodes. Each environment acts with its
+        own perturbed copy of the actor (see :class:`PerturbedActors`), so with ``n_envs`` environments a
+        vectorized step is one step of each
     :param schedule: Multiplier of ``desired_action_stddev`` as a function of ``progress_remaining``
         (anything :func:`~sb3_ddpg_ext.common.schedules.make_schedule` accepts), e.g. to decay exploration;
         None keeps it constant
@@ -200,3 +207,80 @@ class AdaptiveParamNoise:
             f"perturb_interval={self.perturb_interval}, schedule={self.schedule!r}, "
             f"current_stddev={self.current_stddev:g}, desired_stddev={self.desired_stddev:g})"
         )
+
+
+def _row(observations: torch.Tensor | dict[str, torch.Tensor], index: int) -> torch.Tensor | dict[str, torch.Tensor]:
+    """The observation of one environment, as a batch of one (Dict observations give a dict of tensors)."""
+    if isinstance(observations, dict):
+        return {key: value[index : index + 1] for key, value in observations.items()}
+    return observations[index : index + 1]
+
+
+class PerturbedActors:
+    """
+    The exploration actors of parameter noise in a vectorized rollout: one perturbed copy of the actor per
+    environment. Environment ``i`` acts with copy ``i``, which is perturbed again (from the current actor, with
+    the current stddev) at the first step of each of that environment's episodes and, when ``perturb_interval`` is
+    set, after every ``perturb_interval`` steps of that environment. So one environment's episode end never changes
+    the actor another environment is in the middle of an episode with. With one environment this is the paper's
+    single perturbed actor, perturbed at the same steps and with the same random draws.
+
+    Copies for further environments are deep copies of the first (no random draws), made when a rollout first
+    has that many environments. The copies are rebuilt, not saved, with a model.
+
+    :param actor: The first copy (a module with the actor's architecture; it is put in evaluation mode)
+    """
+
+    def __init__(self, actor: nn.Module) -> None:
+        actor.train(False)
+        self.actors: list[nn.Module] = [actor]
+        self.new_episode = np.ones(1, dtype=bool)  # whether the next step of each environment starts an episode
+        self.steps = np.zeros(1, dtype=np.int64)  # steps of each environment since its copy was perturbed
+
+    def start_episodes(self, episode_starts: np.ndarray | None = None) -> None:
+        """
+        Mark the environments whose next step starts an episode, so that their copies are perturbed before it.
+
+        :param episode_starts: One flag per environment (the ``dones`` of the last step); None: all environments
+        """
+        if episode_starts is None:
+            self.new_episode[:] = True
+        else:
+            self._resize(len(episode_starts))
+            self.new_episode[: len(episode_starts)] |= np.asarray(episode_starts, dtype=bool)
+
+    def _resize(self, n_envs: int) -> None:
+        while len(self.actors) < n_envs:
+            self.actors.append(copy.deepcopy(self.actors[0]))
+        if len(self.new_episode) < n_envs:
+            grow = n_envs - len(self.new_episode)
+            self.new_episode = np.concatenate([self.new_episode, np.ones(grow, dtype=bool)])
+            self.steps = np.concatenate([self.steps, np.zeros(grow, dtype=np.int64)])
+
+    @torch.no_grad()
+    def act(
+        self,
+        noise: AdaptiveParamNoise,
+        actor: nn.Module,
+        observations: torch.Tensor | dict[str, torch.Tensor],
+        n_envs: int,
+    ) -> torch.Tensor:
+        """
+        Perturb the copies that are due, then compute each environment's action with its own copy.
+
+        :param noise: The parameter noise (its ``current_stddev`` and ``perturb_interval``)
+        :param actor: The actor the copies are perturbed from
+        :param observations: One observation per environment, as the actor takes them
+        :param n_envs: The number of environments
+        :return: The actions of the perturbed copies, one row per environment
+        """
+        self._resize(n_envs)
+        interval = noise.perturb_interval
+        for i in range(n_envs):
+            if self.new_episode[i] or (interval is not None and self.steps[i] >= interval):
+                noise.perturb(actor, self.actors[i])
+                self.new_episode[i], self.steps[i] = False, 0
+        self.steps[:n_envs] += 1
+        if n_envs == 1:
+            return self.actors[0](observations)
+        return torch.cat([self.actors[i](_row(observations, i)) for i in range(n_envs)])

@@ -20,7 +20,7 @@ from stable_baselines3.common.utils import FloatSchedule, get_parameters_by_name
 from torch.nn import functional as F
 
 from sb3_ddpg_ext.common.noise import check_noise_shape, update_noise_progress
-from sb3_ddpg_ext.common.param_noise import AdaptiveParamNoise
+from sb3_ddpg_ext.common.param_noise import AdaptiveParamNoise, PerturbedActors
 from sb3_ddpg_ext.common.save import atomic_write, check_model_file, with_default_suffix
 from sb3_ddpg_ext.ddpg.policies import Actor, CnnPolicy, Critic, DDPGPolicy, MlpPolicy, MultiInputPolicy
 
@@ -151,8 +151,15 @@ class DDPG(OffPolicyAlgorithm):
     :param critic_weight_decay: L2 weight decay of the critic's optimizer (the paper uses 1e-2); 0 keeps SB3's
     :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
         the reported success rate, mean episode length, and mean reward over
-    :param param_noise: adaptive parameter-space noise (Plappert et al., 2017): rollouts use a perturbed copy of
-        the actor; combines with ``action_noise`` or replaces it. ``predict()`` always uses the clean actor.
+    :param param_noise: adaptive parameter-space noise (Plappert et al., 2017): rollouts use perturbed copies of
+        the actor, one per environment, each perturbed again at the start of its environment's episodes (and every
+        ``perturb_interval`` steps of that environment), so no environment's perturbation changes mid-episode;
+        combines with ``action_noise`` or replaces it. ``predict()`` always uses the clean actor.
+
+    Noise schedules (of ``action_noise`` and ``param_noise``) and learning-rate schedules take the same
+    ``progress_remaining``, SB3's: ``1 - num_timesteps / total``, where ``learn(M)`` sets ``total = M`` and
+    ``learn(M, reset_num_timesteps=False)`` after ``t0`` steps sets ``total = t0 + M``, so a resumed run continues
+    from ``1 - t0 / (t0 + M)`` to 0 instead of restarting at 1 (noise schedules see it clipped at 0).
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
@@ -264,7 +271,8 @@ class DDPG(OffPolicyAlgorithm):
 
     def _setup_model(self) -> None:
         super()._setup_model()
-        self.__dict__.pop("_noise_horizon", None)  # saved by earlier versions, whose noise schedules had their own clock
+        for name in ("_noise_horizon", "_param_noise_episode", "_param_noise_steps"):  # saved by earlier versions
+            self.__dict__.pop(name, None)
         self._create_aliases()
         self.actor_lr_schedule = FloatSchedule(
             self.learning_rate if self.actor_learning_rate is None else self.actor_learning_rate
@@ -275,13 +283,13 @@ class DDPG(OffPolicyAlgorithm):
         self._apply_critic_weight_decay()
         self._training_snapshot = _TrainingSnapshot()
         if self.param_noise is not None:
-            # The perturbed copy used for rollouts; rebuilt (not saved) and re-perturbed before its first use
-            self.perturbed_actor = self.policy.make_actor(features_extractor=None)
-            self.perturbed_actor.load_state_dict(self.actor.state_dict())
-            self.perturbed_actor.set_training_mode(False)
+            # The perturbed copies used for rollouts, one per env; rebuilt (not saved), perturbed before their first use
+            first_copy = self.policy.make_actor(features_extractor=None)
+            first_copy.load_state_dict(self.actor.state_dict())
+            self._param_noise_rollout = PerturbedActors(first_copy)
             self.param_noise_probe = self.policy.make_actor(features_extractor=None)
             self.param_noise_probe.set_training_mode(False)
-            self._param_noise_episode, self._param_noise_steps, self._param_noise_last_adapt = -1, 0, 0
+            self._param_noise_last_adapt = 0
         # Parameter lists gathered once for the update: the actor's (its backward pass stops at those that require
         # gradients) and the pairs of the fused Polyak averaging (all parameters, as SB3 averages them)
         critic: list[th.Tensor] = list(self.critic.parameters())
@@ -304,6 +312,18 @@ class DDPG(OffPolicyAlgorithm):
         if self.critic_weight_decay > 0 or force:
             for group in self.critic.optimizer.param_groups:
                 group["weight_decay"] = self.critic_weight_decay
+
+    @property
+    def perturbed_actors(self) -> list[Actor]:
+        """The actors that parameter noise explores with, one per environment (see :class:`PerturbedActors`)."""
+        if self.param_noise is None:
+            raise AttributeError("perturbed_actors exist only when DDPG has param_noise")
+        return cast(list[Actor], self._param_noise_rollout.actors)
+
+    @property
+    def perturbed_actor(self) -> Actor:
+        """The first environment's perturbed actor (the only one with a single environment)."""
+        return self.perturbed_actors[0]
 
     def _create_aliases(self) -> None:
         self.actor = self.policy.actor
@@ -467,6 +487,11 @@ class DDPG(OffPolicyAlgorithm):
         progress_bar: bool = False,
     ) -> tuple[int, Any]:
         self._check_action_noise(self.action_noise)
+        if self.param_noise is not None:
+            if reset_num_timesteps or self._last_obs is None:  # SB3 resets the envs: new episodes start
+                self._param_noise_rollout.start_episodes()
+            if reset_num_timesteps:
+                self._param_noise_last_adapt = 0
         result = super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
         # SB3 updates progress_remaining after each step only: set it now, so the first actions get this learn()'s
         # noise (1 for a fresh learn(), 1 - t0 / (t0 + M) for learn(M, reset_num_timesteps=False) at step t0)
@@ -513,23 +538,28 @@ class DDPG(OffPolicyAlgorithm):
     ) -> tuple[np.ndarray, np.ndarray]:
         if self.param_noise is None or self.num_timesteps < learning_starts:
             return super()._sample_action(learning_starts, action_noise, n_envs)
-        # Parameter noise: act with the perturbed actor, re-perturbed at episode starts or every perturb_interval steps
-        interval = self.param_noise.perturb_interval
-        if (
-            self._episode_num != self._param_noise_episode
-            or self._param_noise_steps == 0
-            or (interval is not None and self._param_noise_steps >= interval)
-        ):
-            self.param_noise.perturb(self.actor, self.perturbed_actor)
-            self._param_noise_episode, self._param_noise_steps = self._episode_num, 0
-        self._param_noise_steps += 1
+        # Parameter noise: each env acts with its own perturbed actor, re-perturbed at its episode starts (and every
+        # perturb_interval of its steps)
         assert self._last_obs is not None, "self._last_obs was not set"
         obs_tensor, _ = self.policy.obs_to_tensor(self._last_obs)
-        with th.no_grad():
-            scaled_action = self.perturbed_actor(obs_tensor).cpu().numpy().reshape((-1, get_action_dim(self.action_space)))
+        actions = self._param_noise_rollout.act(self.param_noise, self.actor, obs_tensor, n_envs)
+        scaled_action = actions.cpu().numpy().reshape((-1, get_action_dim(self.action_space)))
         if action_noise is not None:
             scaled_action = np.clip(scaled_action + action_noise(), -1, 1)
         return self.policy.unscale_action(scaled_action), scaled_action
+
+    def _store_transition(
+        self,
+        replay_buffer: ReplayBuffer,
+        buffer_action: np.ndarray,
+        new_obs: np.ndarray | dict[str, np.ndarray],
+        reward: np.ndarray,
+        dones: np.ndarray,
+        infos: list[dict[str, Any]],
+    ) -> None:
+        super()._store_transition(replay_buffer, buffer_action, new_obs, reward, dones, infos)
+        if self.param_noise is not None:
+            self._param_noise_rollout.start_episodes(dones)  # ended episodes: the env's next step starts a new one
 
     def learn(
         self: SelfDDPG,
@@ -640,7 +670,7 @@ class DDPG(OffPolicyAlgorithm):
             "critic_target",
             "actor_lr_schedule",
             "critic_lr_schedule",
-            "perturbed_actor",
+            "_param_noise_rollout",
             "param_noise_probe",
             "_actor_params",
             "_polyak_pairs",
