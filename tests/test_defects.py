@@ -162,6 +162,18 @@ def test_nan_reward_stops_learn_with_finite_networks(deferred, gradient_steps):
     assert all(th.isfinite(t).all() for t in _state(model))
 
 
+@pytest.mark.parametrize("deferred", [False, True])
+def test_nan_at_the_first_update_leaves_the_initial_state(deferred):
+    env = NaNRewardAfter(gym.make("Pendulum-v1"), start=0)
+    model = DDPG("MlpPolicy", env, seed=1, learning_starts=30, train_freq=5, gradient_steps=-1, **TINY)
+    model._deferred_nan_check = deferred
+    initial = _state(model)
+    with pytest.raises(NonFiniteLossError, match=r"at gradient update 1 \(environment step 35\)"):
+        model.learn(100)
+    _assert_same(_state(model), initial)  # the optimizers have no state yet, as before any update
+    assert model._n_updates == 0
+
+
 # 4. One progress clock for learning rates and noise schedules
 
 
