@@ -1,9 +1,8 @@
 """DDPG as its own Stable-Baselines3 off-policy algorithm."""
 
 import io
-import math
 import pathlib
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch as th
@@ -11,99 +10,24 @@ from gymnasium import spaces
 from stable_baselines3.common.base_class import maybe_make_env
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.noise import ActionNoise
-from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.preprocessing import get_action_dim
-from stable_baselines3.common.save_util import save_to_pkl
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, ReplayBufferSamples, Schedule
 from stable_baselines3.common.utils import FloatSchedule, get_parameters_by_name, polyak_update, update_learning_rate
 from torch.nn import functional as F
 
-from sb3_ddpg_ext.common.noise import check_noise_shape, update_noise_progress
+from sb3_ddpg_ext.common.noise import check_noise_shape
 from sb3_ddpg_ext.common.param_noise import AdaptiveParamNoise, PerturbedActors
-from sb3_ddpg_ext.common.save import atomic_write, check_model_file, with_default_suffix
+from sb3_ddpg_ext.common.save import AtomicSaveMixin
+from sb3_ddpg_ext.ddpg.exploration import ExplorationMixin
+from sb3_ddpg_ext.ddpg.nan_guard import TrainingSnapshot, check_loss
 from sb3_ddpg_ext.ddpg.policies import Actor, CnnPolicy, Critic, DDPGPolicy, MlpPolicy, MultiInputPolicy
+from sb3_ddpg_ext.ddpg.validation import check_action_space, check_hyperparameters
 
 SelfDDPG = TypeVar("SelfDDPG", bound="DDPG")
 
 
-class NonFiniteLossError(RuntimeError):
-    """Raised when a DDPG loss becomes NaN or infinite, instead of silently training a NaN policy."""
-
-
-class _TrainingSnapshot:
-    """
-    A copy of what DDPG's updates change, taken at the start of a train() call, so that updates that met a
-    non-finite loss can be undone and replayed: the policy's parameters and buffers (networks and targets), the
-    optimizers' state tensors (a state that does not exist yet is removed again), the update counter, and NumPy's
-    and torch's random states. The copy buffers are kept between calls and filled by one fused copy per device and
-    dtype, with no host synchronization.
-    """
-
-    def __init__(self) -> None:
-        self._sources: list[th.Tensor] = []
-        self._groups: list[tuple[list[th.Tensor], list[th.Tensor]]] = []  # (copies, sources) per device and dtype
-
-    def take(self, model: "DDPG") -> None:
-        """
-        Copy the training state of ``model``.
-
-        :param model: The model about to train
-        """
-        self.optimizers = (model.actor.optimizer, model.critic.optimizer)
-        params = [(opt, param) for opt in self.optimizers for group in opt.param_groups for param in group["params"]]
-        self.stateless = [(opt, param) for opt, param in params if not opt.state.get(param)]
-        sources = [*model.policy.parameters(), *model.policy.buffers()]
-        sources += [value for opt, param in params for value in opt.state.get(param, {}).values() if th.is_tensor(value)]
-        if len(sources) != len(self._sources) or any(a is not b for a, b in zip(sources, self._sources, strict=True)):
-            groups: dict[tuple[th.device, th.dtype], tuple[list[th.Tensor], list[th.Tensor]]] = {}
-            for tensor in sources:
-                copies, originals = groups.setdefault((tensor.device, tensor.dtype), ([], []))
-                copies.append(th.empty_like(tensor, requires_grad=False))
-                originals.append(tensor)
-            self._sources, self._groups = sources, list(groups.values())
-        with th.no_grad():
-            for copies, originals in self._groups:
-                th._foreach_copy_(copies, originals)
-        self.n_updates = model._n_updates
-        self.random_states = (np.random.get_state(), th.random.get_rng_state())
-        self.cuda_random_state = th.cuda.get_rng_state(model.device) if model.device.type == "cuda" else None
-
-    def restore(self, model: "DDPG") -> None:
-        """
-        Put the copied training state back into ``model``.
-
-        :param model: The model the copy was taken from
-        """
-        with th.no_grad():
-            for copies, originals in self._groups:
-                th._foreach_copy_(originals, copies)
-        for opt, param in self.stateless:
-            opt.state.pop(param, None)
-        model._n_updates = self.n_updates
-        np.random.set_state(self.random_states[0])
-        th.random.set_rng_state(self.random_states[1])
-        if self.cuda_random_state is not None:
-            th.cuda.set_rng_state(self.cuda_random_state, model.device)
-
-
-def _check_action_space(action_space: spaces.Space) -> None:
-    """Raise an ``AssertionError`` (SB3's type for unsupported spaces) that names the space and what to use instead."""
-    if not isinstance(action_space, spaces.Box):
-        raise AssertionError(
-            f"DDPG needs a continuous (gymnasium.spaces.Box) action space, got {action_space}. "
-            "For Discrete / MultiDiscrete / MultiBinary actions use DQN, PPO or A2C from stable_baselines3, "
-            "or wrap the environment so its actions are a bounded Box."
-        )
-    if not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
-        raise AssertionError(
-            f"DDPG needs a bounded action space, got {action_space} with infinite bounds: its actor outputs tanh "
-            "actions rescaled to [low, high]. Give the Box finite low/high, e.g. with gymnasium.wrappers.ClipAction "
-            "or RescaleAction."
-        )
-
-
-class DDPG(OffPolicyAlgorithm):
+class DDPG(AtomicSaveMixin, ExplorationMixin):
     """
     Deep Deterministic Policy Gradient (DDPG), a drop-in replacement for ``stable_baselines3.DDPG``.
 
@@ -205,11 +129,11 @@ class DDPG(OffPolicyAlgorithm):
         stats_window_size: int = 100,
         param_noise: AdaptiveParamNoise | None = None,
     ):
-        self._check_hyperparameters(tau, gamma, batch_size, buffer_size, learning_starts, critic_weight_decay)
+        check_hyperparameters(tau, gamma, batch_size, buffer_size, learning_starts, critic_weight_decay)
         # Make the env here (as BaseAlgorithm would) so a bad action space gets our message, before any work
         if env is not None:
             env = maybe_make_env(env, verbose)
-            _check_action_space(env.action_space)
+            check_action_space(env.action_space)
         super().__init__(
             policy,
             env,
@@ -246,26 +170,6 @@ class DDPG(OffPolicyAlgorithm):
         if _init_setup_model:
             self._setup_model()
 
-    @staticmethod
-    def _check_hyperparameters(
-        tau: float, gamma: float, batch_size: int, buffer_size: int, learning_starts: int, critic_weight_decay: float
-    ) -> None:
-        problems = []
-        if not 0 < tau <= 1:
-            problems.append(f"tau={tau} must lie in (0, 1] (the Polyak coefficient; 0.005 is SB3's default)")
-        if not 0 <= gamma <= 1:
-            problems.append(f"gamma={gamma} must lie in [0, 1] (the discount factor; 0.99 is SB3's default)")
-        if not (isinstance(batch_size, (int, np.integer)) and batch_size > 0):
-            problems.append(f"batch_size={batch_size} must be a positive integer (256 is SB3's default)")
-        if not (isinstance(buffer_size, (int, np.integer)) and buffer_size > 0):
-            problems.append(f"buffer_size={buffer_size} must be a positive integer (1_000_000 is SB3's default)")
-        if not learning_starts >= 0:
-            problems.append(f"learning_starts={learning_starts} must be >= 0 (100 is SB3's default)")
-        if not critic_weight_decay >= 0:
-            problems.append(f"critic_weight_decay={critic_weight_decay} must be >= 0 (the paper uses 1e-2)")
-        if problems:
-            raise ValueError("Invalid DDPG hyperparameters: " + "; ".join(problems) + ".")
-
     def _check_action_noise(self, action_noise: ActionNoise | None) -> None:
         check_noise_shape(action_noise, get_action_dim(self.action_space))
 
@@ -281,7 +185,7 @@ class DDPG(OffPolicyAlgorithm):
             self.learning_rate if self.critic_learning_rate is None else self.critic_learning_rate
         )
         self._apply_critic_weight_decay()
-        self._training_snapshot = _TrainingSnapshot()
+        self._training_snapshot = TrainingSnapshot()
         if self.param_noise is not None:
             # The perturbed copies used for rollouts, one per env; rebuilt (not saved), perturbed before their first use
             first_copy = self.policy.make_actor(features_extractor=None)
@@ -313,18 +217,6 @@ class DDPG(OffPolicyAlgorithm):
             for group in self.critic.optimizer.param_groups:
                 group["weight_decay"] = self.critic_weight_decay
 
-    @property
-    def perturbed_actors(self) -> list[Actor]:
-        """The actors that parameter noise explores with, one per environment (see :class:`PerturbedActors`)."""
-        if self.param_noise is None:
-            raise AttributeError("perturbed_actors exist only when DDPG has param_noise")
-        return cast(list[Actor], self._param_noise_rollout.actors)
-
-    @property
-    def perturbed_actor(self) -> Actor:
-        """The first environment's perturbed actor (the only one with a single environment)."""
-        return self.perturbed_actors[0]
-
     def _create_aliases(self) -> None:
         self.actor = self.policy.actor
         self.actor_target = self.policy.actor_target
@@ -345,14 +237,11 @@ class DDPG(OffPolicyAlgorithm):
         """
         Do ``gradient_steps`` DDPG updates on minibatches sampled from the replay buffer.
 
-        Training stops at the first NaN or infinite loss, before that loss reaches the networks: a
-        :class:`NonFiniteLossError` names the update and the environment step, and the networks, their targets and
-        both optimizers are left as they were after the previous update (except when only the actor loss is
-        non-finite: the critic then keeps the step it took on that update's finite critic loss). On the CPU each
-        loss is checked before its optimizer step. On other devices that check would wait for the device at every
-        update, so the losses are checked once, at the end of the call; if one is not finite, the call's updates are
-        replayed, checked, from a copy of the training state taken at its start, with the random states that drew
-        the same minibatches (SB3's replay buffers draw from NumPy's global generator).
+        Training stops at the first NaN or infinite loss, before that loss reaches the networks
+        (:class:`~sb3_ddpg_ext.ddpg.nan_guard.NonFiniteLossError`). On the CPU each loss is checked before its optimizer
+        step; on other devices, where that check would wait for the device at every update, the losses are checked once
+        at the end of the call, and a call that met one is replayed, checked, from a
+        :class:`~sb3_ddpg_ext.ddpg.nan_guard.TrainingSnapshot` taken at its start.
 
         :param gradient_steps: Number of updates
         :param batch_size: Minibatch size
@@ -421,7 +310,7 @@ class DDPG(OffPolicyAlgorithm):
         qf = self.critic(replay_data.observations, replay_data.actions)[0]
         critic_loss = F.mse_loss(qf, y)
         if check:
-            self._check_loss(critic_loss, "critic")
+            check_loss(critic_loss, "critic", self)
         self.critic.optimizer.zero_grad()
         critic_loss.backward()
         self.critic.optimizer.step()
@@ -430,7 +319,7 @@ class DDPG(OffPolicyAlgorithm):
         # parameters: the critic's weight gradients (SB3 computes them, then throws them away) are never computed.
         actor_loss = -self.critic.q1_forward(replay_data.observations, self.actor(replay_data.observations)).mean()
         if check:
-            self._check_loss(actor_loss, "actor")
+            check_loss(actor_loss, "actor", self)
         self.actor.optimizer.zero_grad()
         if actor_params:  # else nothing to train (SB3's step would change nothing)
             actor_loss.backward(inputs=actor_params)
@@ -445,26 +334,6 @@ class DDPG(OffPolicyAlgorithm):
         polyak_update(self.critic_batch_norm_stats, self.critic_batch_norm_stats_target, 1.0)
         polyak_update(self.actor_batch_norm_stats, self.actor_batch_norm_stats_target, 1.0)
         return critic_loss.detach(), actor_loss.detach()
-
-    def _check_loss(self, loss: th.Tensor, name: str) -> None:
-        """
-        Raise :class:`NonFiniteLossError` when ``loss`` is NaN or infinite, before it reaches an optimizer.
-
-        :param loss: The loss of the current update (``self._n_updates``), which is not counted when it stops
-        :param name: ``"critic"`` or ``"actor"``
-        """
-        value = loss.item()
-        if math.isfinite(value):
-            return
-        update = self._n_updates
-        self._n_updates -= 1
-        kept = "; the critic kept this update's step, whose loss was finite" if name == "actor" else ""
-        raise NonFiniteLossError(
-            f"DDPG's {name} loss became {value} at gradient update {update} (environment step {self.num_timesteps}). "
-            f"Training stopped before it reached the networks: they, their targets and optimizers are those after "
-            f"update {update - 1}{kept}. Lower the learning rates, scale rewards/observations (VecNormalize), or check "
-            "the environment for NaN/inf observations or rewards."
-        )
 
     def _record_losses(self, losses: np.ndarray) -> None:
         """
@@ -487,79 +356,13 @@ class DDPG(OffPolicyAlgorithm):
         progress_bar: bool = False,
     ) -> tuple[int, Any]:
         self._check_action_noise(self.action_noise)
-        if self.param_noise is not None:
-            if reset_num_timesteps or self._last_obs is None:  # SB3 resets the envs: new episodes start
-                self._param_noise_rollout.start_episodes()
-            if reset_num_timesteps:
-                self._param_noise_last_adapt = 0
+        self._start_exploration(reset_num_timesteps)
         result = super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
         # SB3 updates progress_remaining after each step only: set it now, so the first actions get this learn()'s
         # noise (1 for a fresh learn(), 1 - t0 / (t0 + M) for learn(M, reset_num_timesteps=False) at step t0)
         self._update_current_progress_remaining(self.num_timesteps, self._total_timesteps)
         self._update_exploration()
         return result
-
-    def _update_exploration(self) -> None:
-        """
-        Set the noise scales from their schedules, in every per-env copy, and log them.
-
-        The schedules take SB3's ``progress_remaining`` (``self._current_progress_remaining``), the value
-        learning-rate schedules take: ``1 - num_timesteps / total``, where ``learn(M)`` sets ``total = M`` and
-        ``learn(M, reset_num_timesteps=False)`` sets ``total = t0 + M`` (``t0``: the steps done so far), so a resumed
-        run continues from ``1 - t0 / (t0 + M)`` instead of restarting at 1. It is clipped at 0 for noise schedules:
-        SB3's value dips below 0 when the last rollout overshoots the budget (``n_envs > 1`` or ``train_freq > 1``).
-        """
-        progress = max(0.0, self._current_progress_remaining)
-        scale = update_noise_progress(self.action_noise, progress)
-        if scale is not None:
-            self.logger.record("rollout/noise_scale", scale)
-        if self.param_noise is not None:
-            self.param_noise.update_progress(progress)
-            self.logger.record("rollout/param_noise_stddev", self.param_noise.current_stddev)
-
-    def _on_step(self) -> None:
-        """Called after every environment step: advance the noise schedules and adapt parameter noise."""
-        self._update_exploration()
-        if self.param_noise is not None and self.num_timesteps >= self.learning_starts and self.replay_buffer is not None:
-            steps = self.num_timesteps - self._param_noise_last_adapt
-            if steps >= self.param_noise.adaptation_interval and self.replay_buffer.size() > 0:
-                self._param_noise_last_adapt = self.num_timesteps
-                batch = self.replay_buffer.sample(self.batch_size, env=self._vec_normalize_env)
-                # As in the paper: perturb a scratch copy with the current stddev, measure, adapt
-                self.param_noise.perturb(self.actor, self.param_noise_probe)
-                distance = self.param_noise.adapt(self.actor, self.param_noise_probe, batch.observations)
-                self.logger.record("rollout/param_noise_distance", distance)
-
-    def _sample_action(
-        self,
-        learning_starts: int,
-        action_noise: ActionNoise | None = None,
-        n_envs: int = 1,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        if self.param_noise is None or self.num_timesteps < learning_starts:
-            return super()._sample_action(learning_starts, action_noise, n_envs)
-        # Parameter noise: each env acts with its own perturbed actor, re-perturbed at its episode starts (and every
-        # perturb_interval of its steps)
-        assert self._last_obs is not None, "self._last_obs was not set"
-        obs_tensor, _ = self.policy.obs_to_tensor(self._last_obs)
-        actions = self._param_noise_rollout.act(self.param_noise, self.actor, obs_tensor, n_envs)
-        scaled_action = actions.cpu().numpy().reshape((-1, get_action_dim(self.action_space)))
-        if action_noise is not None:
-            scaled_action = np.clip(scaled_action + action_noise(), -1, 1)
-        return self.policy.unscale_action(scaled_action), scaled_action
-
-    def _store_transition(
-        self,
-        replay_buffer: ReplayBuffer,
-        buffer_action: np.ndarray,
-        new_obs: np.ndarray | dict[str, np.ndarray],
-        reward: np.ndarray,
-        dones: np.ndarray,
-        infos: list[dict[str, Any]],
-    ) -> None:
-        super()._store_transition(replay_buffer, buffer_action, new_obs, reward, dones, infos)
-        if self.param_noise is not None:
-            self._param_noise_rollout.start_episodes(dones)  # ended episodes: the env's next step starts a new one
 
     def learn(
         self: SelfDDPG,
@@ -579,43 +382,6 @@ class DDPG(OffPolicyAlgorithm):
             progress_bar=progress_bar,
         )
 
-    def save(
-        self,
-        path: str | pathlib.Path | io.BufferedIOBase,
-        exclude: Any = None,
-        include: Any = None,
-    ) -> None:
-        """
-        Save the model as SB3 does, but atomically: the archive is written beside ``path`` and moved onto it
-        only when complete, so an interrupted save never destroys the previous file.
-
-        :param path: path to the file where the rl agent should be saved (``.zip`` is added without a suffix)
-        :param exclude: name of parameters that should be excluded in addition to the default ones
-        :param include: name of parameters that might be excluded but should be included anyway
-        """
-        if isinstance(path, io.BufferedIOBase):
-            super().save(path, exclude, include)
-            return
-        atomic_write(
-            with_default_suffix(path, "zip"),
-            lambda file: super(DDPG, self).save(cast(io.BufferedIOBase, file), exclude, include),
-        )
-
-    def save_replay_buffer(self, path: str | pathlib.Path | io.BufferedIOBase) -> None:
-        """
-        Save the replay buffer as a pickle file, atomically (see :meth:`save`).
-
-        :param path: Path to the file where the replay buffer should be saved (``.pkl`` is added without a suffix)
-        """
-        assert self.replay_buffer is not None, "The replay buffer is not defined"
-        if isinstance(path, io.BufferedIOBase):
-            save_to_pkl(path, self.replay_buffer, self.verbose)
-            return
-        buffer = self.replay_buffer
-        atomic_write(
-            with_default_suffix(path, "pkl"), lambda file: save_to_pkl(cast(io.BufferedIOBase, file), buffer, self.verbose)
-        )
-
     @classmethod
     def load(  # type: ignore[override]
         cls: type[SelfDDPG],
@@ -628,14 +394,10 @@ class DDPG(OffPolicyAlgorithm):
         **kwargs: Any,
     ) -> SelfDDPG:
         """
-        Load a model saved with :meth:`save` (or by SB3's DDPG), checking the file first.
-
-        Same arguments as ``BaseAlgorithm.load``; a missing file raises ``FileNotFoundError`` and a truncated
-        or foreign file raises ``ValueError``, each naming the file. A ``critic_weight_decay`` given in ``kwargs``
-        (or ``custom_objects``) is set in the critic's optimizer too, replacing the saved one.
+        Load a model saved with :meth:`save` (or by SB3's DDPG), checking the file first (see
+        :class:`~sb3_ddpg_ext.common.save.AtomicSaveMixin`). A ``critic_weight_decay`` given in ``kwargs`` (or
+        ``custom_objects``) is set in the critic's optimizer too, replacing the saved one.
         """
-        if isinstance(path, (str, pathlib.Path)):
-            path = check_model_file(path)
         model = super().load(path, env, device, custom_objects, print_system_info, force_reset, **kwargs)
         # load(critic_weight_decay=...) wins over the saved optimizer, also when it is 0
         given = {**(custom_objects or {}), **kwargs}

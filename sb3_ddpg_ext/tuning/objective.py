@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import optuna
 
-from sb3_ddpg_ext.ddpg.ddpg import NonFiniteLossError
+from sb3_ddpg_ext.ddpg.nan_guard import NonFiniteLossError
 from sb3_ddpg_ext.experiment.config import RunSpec, build_run_spec
 from sb3_ddpg_ext.experiment.hyperparams import merge_hyperparams
 from sb3_ddpg_ext.experiment.run import run_experiment
