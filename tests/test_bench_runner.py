@@ -266,7 +266,7 @@ def test_shipped_suites_load(name):
     check_runs(expand_runs(suite))
 
 
-@pytest.mark.parametrize("name", ["exploration", "tuned_mountaincar"])
+@pytest.mark.parametrize("name", ["exploration", "tuned_mountaincar", "tuned_pendulum"])
 def test_shipped_comparison_suites_check(name):
     suite = load_suite(SUITES / f"{name}.yml")
     check_runs(expand_runs(suite))
