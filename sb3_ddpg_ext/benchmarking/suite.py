@@ -3,7 +3,7 @@
 A suite is read with ``yaml.safe_load`` and checked completely before any run starts: a malformed file raises
 :class:`~sb3_ddpg_ext.experiment.errors.ConfigError` naming the file, the key and what is allowed. Hyperparameters are
 RL Zoo-style, as everywhere in this package: an environment's shared values, with an algorithm entry's merged over
-them (:func:`~sb3_ddpg_ext.experiment.config.merge_hyperparams`), converted by the experiment layer's one converter.
+them (:func:`~sb3_ddpg_ext.experiment.hyperparams.merge_hyperparams`), converted by the experiment layer's one converter.
 """
 
 from __future__ import annotations
@@ -80,36 +80,34 @@ class Suite:
     reference: str | None = None
 
 
-def _fail(path: str, key: str, message: str) -> ConfigError:
-    return ConfigError.at(path, key, message)
-
-
 def _check_hyperparams(path: str, key: str, value: Any) -> dict[str, Any]:
     """Structure only; the values are checked by the converter for every run before any run starts."""
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise _fail(path, key, f"expected a mapping of hyperparameters, got {type(value).__name__}")
+        raise ConfigError.at(path, key, f"expected a mapping of hyperparameters, got {type(value).__name__}")
     for owned in SUITE_OWNED:
         if owned in value:
-            raise _fail(path, f"{key}.{owned}", "is set by the suite: n_timesteps per environment entry, seeds at the top")
+            raise ConfigError.at(
+                path, f"{key}.{owned}", "is set by the suite: n_timesteps per environment entry, seeds at the top"
+            )
     return value
 
 
 def _parse_algo(path: str, name: Any, entry: Any) -> AlgoSpec:
     key = f"algos.{name}"
     if not isinstance(name, str):
-        raise _fail(path, key, "algorithm labels must be strings")
+        raise ConfigError.at(path, key, "algorithm labels must be strings")
     entry = {} if entry is None else entry
     if not isinstance(entry, dict):
-        raise _fail(path, key, f"expected a mapping with optional keys {list(_ALGO_KEYS)}, got {entry!r}")
+        raise ConfigError.at(path, key, f"expected a mapping with optional keys {list(_ALGO_KEYS)}, got {entry!r}")
     extra = sorted(set(entry) - set(_ALGO_KEYS))
     if extra:
-        raise _fail(path, f"{key}.{extra[0]}", f"unknown key; allowed: {list(_ALGO_KEYS)}")
+        raise ConfigError.at(path, f"{key}.{extra[0]}", f"unknown key; allowed: {list(_ALGO_KEYS)}")
     algo = entry.get("algo", name)
     if algo not in ALGORITHMS:
         where = f"{key}.algo" if "algo" in entry else key
-        raise _fail(path, where, f"unknown algorithm {algo!r}; allowed: {sorted(ALGORITHMS)}")
+        raise ConfigError.at(path, where, f"unknown algorithm {algo!r}; allowed: {sorted(ALGORITHMS)}")
     hyperparams = _check_hyperparams(path, f"{key}.hyperparams", entry.get("hyperparams"))
     return AlgoSpec(name=name, algo=algo, hyperparams=hyperparams)
 
@@ -117,16 +115,16 @@ def _parse_algo(path: str, name: Any, entry: Any) -> AlgoSpec:
 def _parse_env(path: str, env_id: Any, entry: Any) -> EnvSpec:
     key = f"envs.{env_id}"
     if not isinstance(env_id, str):
-        raise _fail(path, key, "environment ids must be strings")
+        raise ConfigError.at(path, key, "environment ids must be strings")
     check_env_id(env_id, f"{path}: {key}")
     if not isinstance(entry, dict):
-        raise _fail(path, key, f"expected a mapping with keys {list(_ENV_KEYS)}, got {entry!r}")
+        raise ConfigError.at(path, key, f"expected a mapping with keys {list(_ENV_KEYS)}, got {entry!r}")
     extra = sorted(set(entry) - set(_ENV_KEYS))
     if extra:
-        raise _fail(path, f"{key}.{extra[0]}", f"unknown key; allowed: {list(_ENV_KEYS)}")
+        raise ConfigError.at(path, f"{key}.{extra[0]}", f"unknown key; allowed: {list(_ENV_KEYS)}")
     for required in _ENV_KEYS[:3]:
         if required not in entry:
-            raise _fail(path, f"{key}.{required}", "missing; a positive integer is required")
+            raise ConfigError.at(path, f"{key}.{required}", "missing; a positive integer is required")
     return EnvSpec(
         env_id=env_id,
         n_timesteps=check_int(entry["n_timesteps"], f"{key}.n_timesteps", path),
@@ -145,29 +143,31 @@ def parse_suite(data: Any, path: str = "<memory>") -> Suite:
     :return: the suite
     """
     if not isinstance(data, dict):
-        raise _fail(path, "<root>", f"expected a mapping with keys {sorted(_TOP_LEVEL_KEYS)}, got {type(data).__name__}")
+        raise ConfigError.at(
+            path, "<root>", f"expected a mapping with keys {sorted(_TOP_LEVEL_KEYS)}, got {type(data).__name__}"
+        )
     for key, allowed in _TOP_LEVEL_KEYS.items():
         if key not in data:
-            raise _fail(path, key, f"missing; expected {allowed}")
+            raise ConfigError.at(path, key, f"missing; expected {allowed}")
     extra = sorted(set(data) - set(_TOP_LEVEL_KEYS) - set(_OPTIONAL_TOP_LEVEL_KEYS))
     if extra:
-        raise _fail(path, extra[0], f"unknown key; allowed: {[*_TOP_LEVEL_KEYS, *_OPTIONAL_TOP_LEVEL_KEYS]}")
+        raise ConfigError.at(path, extra[0], f"unknown key; allowed: {[*_TOP_LEVEL_KEYS, *_OPTIONAL_TOP_LEVEL_KEYS]}")
     name = data["name"]
     if not isinstance(name, str) or not name or "/" in name:
-        raise _fail(path, "name", f"expected a non-empty string without '/', got {name!r}")
+        raise ConfigError.at(path, "name", f"expected a non-empty string without '/', got {name!r}")
     for key in ("algos", "envs"):
         if not isinstance(data[key], dict) or not data[key]:
-            raise _fail(path, key, f"expected a non-empty mapping, got {data[key]!r}")
+            raise ConfigError.at(path, key, f"expected a non-empty mapping, got {data[key]!r}")
     seeds = data["seeds"]
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
-        raise _fail(path, "seeds", f"expected a non-empty list of integers, got {seeds!r}")
+        raise ConfigError.at(path, "seeds", f"expected a non-empty list of integers, got {seeds!r}")
     if len(set(seeds)) != len(seeds):
-        raise _fail(path, "seeds", f"seeds must be distinct, got {seeds!r}")
+        raise ConfigError.at(path, "seeds", f"seeds must be distinct, got {seeds!r}")
     algos = tuple(_parse_algo(path, label, entry) for label, entry in data["algos"].items())
     envs = tuple(_parse_env(path, env_id, entry) for env_id, entry in data["envs"].items())
     reference = data.get("reference")
     if reference is not None and reference not in data["algos"]:
-        raise _fail(path, "reference", f"got {reference!r}; allowed: {list(data['algos'])}")
+        raise ConfigError.at(path, "reference", f"got {reference!r}; allowed: {list(data['algos'])}")
     return Suite(name=name, algos=algos, envs=envs, seeds=tuple(seeds), path=path, reference=reference)
 
 

@@ -40,7 +40,7 @@ class Objective:
     :param algo: ``ddpg`` (this package's DDPG), ``td3`` or ``sac`` (SB3's), for fair comparisons
     :param space: The resolved search space (see :func:`~sb3_ddpg_ext.tuning.spaces.resolve_space`)
     :param hyperparams: Fixed hyperparameters of every trial; sampled values are merged over them
-        (:func:`~sb3_ddpg_ext.experiment.config.merge_hyperparams`)
+        (:func:`~sb3_ddpg_ext.experiment.hyperparams.merge_hyperparams`)
     :param n_timesteps: Training budget of each seed of a trial
     :param eval_freq: Evaluate every ``eval_freq`` environment steps
     :param n_eval_episodes: Episodes per evaluation
