@@ -38,6 +38,7 @@ def _add_train(subparsers: Any) -> None:
     parser.add_argument("--n-envs", type=int, help="number of parallel environments (default: the file's, else 1)")
     parser.add_argument("--device", help="torch device: auto, cpu, cuda (default: the file's, else auto)")
     parser.add_argument("--verbose", type=int, help="SB3 verbosity 0, 1, 2 (default: the file's, else 0)")
+    parser.add_argument("--fast", action="store_true", help="this DDPG's fast mode (fused Adam, bfloat16 where native)")
     parser.add_argument("--eval-freq", type=int, default=2_000, help="evaluate every N environment steps (default 2000)")
     parser.add_argument("--n-eval-episodes", type=int, default=10, help="episodes per evaluation (default 10)")
     parser.add_argument("--run-dir", help="output folder (default: runs/<env>-<algo>-<date>-seed<seed>)")
@@ -57,6 +58,8 @@ def train_hyperparams(args: argparse.Namespace) -> dict[str, Any]:
     hyperparams = read_hyperparams(args.hyperparams, args.env) if args.hyperparams else {}
     flags = {key: getattr(args, key) for key in ("n_timesteps", "seed", "n_envs", "device", "verbose")}
     given = {key: value for key, value in flags.items() if value is not None}
+    if args.fast:
+        given["fast"] = True
     return merge_hyperparams(hyperparams, parse_overrides(args.params), given)
 
 

@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 import pandas as pd
 import pytest
+import torch as th
 import yaml
 from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
 
@@ -266,7 +267,7 @@ def test_shipped_suites_load(name):
     check_runs(expand_runs(suite))
 
 
-@pytest.mark.parametrize("name", ["exploration", "tuned_mountaincar", "tuned_pendulum"])
+@pytest.mark.parametrize("name", ["exploration", "tuned_mountaincar", "tuned_pendulum", "fast"])
 def test_shipped_comparison_suites_check(name):
     suite = load_suite(SUITES / f"{name}.yml")
     check_runs(expand_runs(suite))
@@ -275,16 +276,18 @@ def test_shipped_comparison_suites_check(name):
 
 def test_measure_speed_and_cli(capsys):
     hyperparams = {"learning_starts": 20, "buffer_size": 500, "batch_size": 16, "policy_kwargs": {"net_arch": [16]}}
-    result = measure_speed("Pendulum-v1", {"a": "sb3_ddpg", "b": "td3"}, n_steps=40, rounds=2, hyperparams=hyperparams)
-    assert [len(rates) for rates in result.rates.values()] == [2, 2]
-    assert result.ratio is not None and result.ratio > 0
+    algos = {"a": "sb3_ddpg", "fast": ("ddpg_ext", {"fast": True}), "b": "td3"}
+    result = measure_speed("Pendulum-v1", algos, n_steps=40, rounds=2, hyperparams=hyperparams, threads=1)
+    assert [len(rates) for rates in result.rates.values()] == [2, 2, 2] and result.threads == 1
+    ratios = result.ratios()
+    assert ratios["b"] == 1.0 and ratios["a"] > 0 and ratios["fast"] > 0  # each over the last label's rate
     # Pendulum: observations 3 float32 twice, 1 action, rewards, dones, timeouts: 500 * 4 * (3 + 3 + 1 + 3) bytes.
-    assert result.buffer_bytes == {"a": 20_000, "b": 20_000}
+    assert result.buffer_bytes == {"a": 20_000, "fast": 20_000, "b": 20_000}
     parser = argparse.ArgumentParser()
     add_speed_arguments(parser)
     args = parser.parse_args(
-        ["--algos", "sb3_ddpg,td3", "--steps", "30", "--rounds", "1", "--net-arch", "16", "--learning-starts", "10"]
+        ["--algos", "fast,exact,td3", "--steps", "30", "--rounds", "1", "--net-arch", "16", "--learning-starts", "10"]
     )
     assert run_speed(args) == 0
     out = capsys.readouterr().out
-    assert "sb3_ddpg" in out and "td3" in out and "ratio sb3_ddpg/td3" in out
+    assert "ratio fast/td3" in out and "ratio exact/td3" in out and f"{th.get_num_threads()} torch thread(s)" in out

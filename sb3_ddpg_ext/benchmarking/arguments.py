@@ -36,13 +36,16 @@ def add_speed_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=2000, help="timed steps per round, after learning_starts (default 2000)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds, each timing every algorithm once (default 3)")
     parser.add_argument("--net-arch", default="400,300", help="hidden layer sizes shared by all (default 400,300)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads for every algorithm (default 1)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch threads for every algorithm (default 0: torch's default)"
+    )
     parser.add_argument("--learning-starts", type=int, default=100, help="untimed warm-up steps (default 100, SB3's)")
     parser.add_argument(
         "--updates", type=int, default=50, help="updates per timing of the update comparison; 0 skips it (default 50)"
     )
     parser.add_argument(
         "--algos",
-        default="ddpg_ext,sb3_ddpg",
-        help=f"two or more of {sorted(ALGORITHMS)}; the ratio is the first over the second (default ddpg_ext,sb3_ddpg)",
+        default="fast,exact,sb3_ddpg",
+        help=f"labels to time: exact, fast (this DDPG's modes) or {sorted(ALGORITHMS)}; ratios are over the last one "
+        "(default fast,exact,sb3_ddpg)",
     )

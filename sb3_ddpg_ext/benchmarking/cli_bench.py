@@ -38,35 +38,42 @@ def run_bench(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def speed_entries() -> dict[str, tuple[str, dict[str, Any]]]:
+    """Labels ``sb3-ddpg speed`` measures: ``exact`` and ``fast`` (this DDPG's two modes) and every registry name."""
+    return {"exact": ("ddpg_ext", {}), "fast": ("ddpg_ext", {"fast": True}), **{name: (name, {}) for name in ALGORITHMS}}
+
+
 def run_speed(args: argparse.Namespace) -> int:
     """
-    Measure and print each algorithm's training steps per second and the ratio of the first two.
+    Measure and print each algorithm's training steps per second and its ratio to the last one's (the reference).
 
     :param args: parsed ``speed`` arguments
     :return: 0
     """
+    entries = speed_entries()
     names = [name.strip() for name in args.algos.split(",") if name.strip()]
-    unknown = [name for name in names if name not in ALGORITHMS]
+    unknown = [name for name in names if name not in entries]
     if unknown or not names:
-        raise ConfigError(f"--algos: unknown {unknown or args.algos!r}; give a comma-separated list of {sorted(ALGORITHMS)}")
+        raise ConfigError(f"--algos: unknown {unknown or args.algos!r}; give a comma-separated list of {list(entries)}")
     try:
         net_arch = [check_int(int(size), "--net-arch", "command line") for size in args.net_arch.split(",")]
     except ValueError as error:
         raise ConfigError(f"--net-arch: expected sizes such as 400,300, got {args.net_arch!r}") from error
-    for key in ("steps", "rounds", "threads"):
+    for key in ("steps", "rounds"):
         check_int(getattr(args, key), f"--{key}", "command line")
+    check_int(args.threads, "--threads", "command line", minimum=0)
     hyperparams = {"learning_starts": args.learning_starts, "policy_kwargs": {"net_arch": net_arch}}
     result = measure_speed(
         args.env,
-        {name: name for name in names},
+        {name: entries[name] for name in names},
         n_steps=args.steps,
         rounds=args.rounds,
         hyperparams=hyperparams,
         threads=args.threads,
     )
     print(result.format())
-    if args.updates > 0 and names[:2] == ["ddpg_ext", "sb3_ddpg"]:
-        print(_update_comparison(args.env, net_arch, args.learning_starts, args.updates, args.rounds, args.threads))
+    if args.updates > 0 and {"exact", "sb3_ddpg"} <= set(names):
+        print(_update_comparison(args.env, net_arch, args.learning_starts, args.updates, args.rounds, result.threads))
     return 0
 
 

@@ -19,6 +19,7 @@ import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from sb3_ddpg_ext.experiment.config import RunSpec, build_run_spec
+from sb3_ddpg_ext.experiment.hyperparams import merge_hyperparams
 from sb3_ddpg_ext.experiment.run import make_env, make_model
 
 
@@ -44,14 +45,12 @@ class SpeedResult:
         """Median steps per second of ``name`` over rounds."""
         return statistics.median(self.rates[name])
 
-    @property
-    def ratio(self) -> float | None:
-        """Median over rounds of (first algorithm's rate / second's); ``None`` with fewer than two algorithms."""
-        names = list(self.rates)
-        if len(names) < 2:
-            return None
-        first, second = self.rates[names[0]], self.rates[names[1]]
-        return statistics.median(a / b for a, b in zip(first, second, strict=True))
+    def ratios(self) -> dict[str, float]:
+        """Each algorithm's rate over the last one's (the reference): the median over rounds of per-round ratios."""
+        reference = self.rates[list(self.rates)[-1]]
+        return {
+            name: statistics.median(a / b for a, b in zip(rates, reference, strict=True)) for name, rates in self.rates.items()
+        }
 
     def format(self) -> str:
         """A few human-readable lines."""
@@ -64,9 +63,10 @@ class SpeedResult:
                 f"  {name:>12}: {self.median_rate(name):8.1f} steps/s (median; rounds: "
                 f"{', '.join(f'{rate:.1f}' for rate in rates)}), replay buffer {self.buffer_bytes[name] / 2**20:.1f} MiB"
             )
-        if self.ratio is not None:
-            names = list(self.rates)
-            lines.append(f"  ratio {names[0]}/{names[1]}: {self.ratio:.3f} (median of per-round ratios)")
+        reference = list(self.rates)[-1]
+        for name, ratio in self.ratios().items():
+            if name != reference:
+                lines.append(f"  ratio {name}/{reference}: {ratio:.3f} (median of per-round ratios)")
         return "\n".join(lines)
 
 
@@ -114,29 +114,34 @@ def time_learn(spec: RunSpec, n_steps: int) -> tuple[float, int]:
 
 def measure_speed(
     env_id: str,
-    algos: Mapping[str, str],
+    algos: Mapping[str, str | tuple[str, Mapping[str, Any]]],
     n_steps: int = 2000,
     rounds: int = 3,
     hyperparams: Mapping[str, Any] | None = None,
-    threads: int = 1,
+    threads: int = 0,
     seed: int = 0,
 ) -> SpeedResult:
     """
     Time ``learn()`` of each algorithm alternately, with the same hyperparameters and torch threads.
 
     :param env_id: the environment
-    :param algos: label -> algorithm name (a key of :data:`~sb3_ddpg_ext.experiment.config.ALGORITHMS`), e.g.
-        ``{"ours": "ddpg_ext", "sb3": "sb3_ddpg"}``; the ratio is the first's rate over the second's
+    :param algos: label -> algorithm name (a key of :data:`~sb3_ddpg_ext.experiment.config.ALGORITHMS`), or
+        (name, hyperparameters of this label only), e.g. ``{"fast": ("ddpg_ext", {"fast": True}), "sb3": "sb3_ddpg"}``;
+        ratios are each label's rate over the last one's
     :param n_steps: timed steps per round, after the ``learning_starts`` warm-up
     :param rounds: rounds; each times every algorithm once
     :param hyperparams: RL Zoo style hyperparameters shared by all (``noise_type``, ``policy_kwargs``...)
-    :param threads: ``torch.set_num_threads`` for the measurement (restored afterwards)
+    :param threads: ``torch.set_num_threads`` for the measurement (restored afterwards); 0: torch's default
     :param seed: seed of round 0; round ``r`` uses ``seed + r``
     :return: rates per round, buffer sizes and the ratio
     """
-    specs = {name: build_run_spec(env_id, dict(hyperparams or {}), algo, "speed settings") for name, algo in algos.items()}
-    result = SpeedResult(env_id=env_id, n_steps=n_steps, threads=threads, rates={name: [] for name in specs})
+    specs = {}
+    for name, entry in algos.items():
+        algo, own = (entry, {}) if isinstance(entry, str) else entry
+        specs[name] = build_run_spec(env_id, merge_hyperparams(hyperparams or {}, own), algo, "speed settings")
     previous_threads = th.get_num_threads()
+    threads = threads or previous_threads
+    result = SpeedResult(env_id=env_id, n_steps=n_steps, threads=threads, rates={name: [] for name in specs})
     th.set_num_threads(threads)
     try:
         for round_index in range(rounds):

@@ -20,6 +20,7 @@ from sb3_ddpg_ext.common.noise import check_noise_shape
 from sb3_ddpg_ext.common.param_noise import AdaptiveParamNoise, PerturbedActors
 from sb3_ddpg_ext.common.save import AtomicSaveMixin
 from sb3_ddpg_ext.ddpg.exploration import ExplorationMixin
+from sb3_ddpg_ext.ddpg.fast import Autocast, fast_optimizer_kwargs
 from sb3_ddpg_ext.ddpg.nan_guard import TrainingSnapshot, check_loss
 from sb3_ddpg_ext.ddpg.policies import Actor, CnnPolicy, Critic, DDPGPolicy, MlpPolicy, MultiInputPolicy
 from sb3_ddpg_ext.ddpg.validation import check_action_space, check_hyperparameters
@@ -79,6 +80,9 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
         the actor, one per environment, each perturbed again at the start of its environment's episodes (and every
         ``perturb_interval`` steps of that environment), so no environment's perturbation changes mid-episode;
         combines with ``action_noise`` or replaces it. ``predict()`` always uses the clean actor.
+    :param fast: the fast mode (:mod:`sb3_ddpg_ext.ddpg.fast`): fused Adam, and the update's forward passes in
+        bfloat16 where the hardware runs it natively, with losses, targets, the critic's output and Adam's state in
+        float32. Numbers differ from the default (SB3's arithmetic, bit for bit) by rounding only.
 
     Noise schedules (of ``action_noise`` and ``param_noise``) and learning-rate schedules take the same
     ``progress_remaining``, SB3's: ``1 - num_timesteps / total``, where ``learn(M)`` sets ``total = M`` and
@@ -128,6 +132,7 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
         critic_weight_decay: float = 0.0,
         stats_window_size: int = 100,
         param_noise: AdaptiveParamNoise | None = None,
+        fast: bool = False,
     ):
         check_hyperparameters(tau, gamma, batch_size, buffer_size, learning_starts, critic_weight_decay)
         # Make the env here (as BaseAlgorithm would) so a bad action space gets our message, before any work
@@ -164,6 +169,7 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
         self.critic_learning_rate = critic_learning_rate
         self.critic_weight_decay = critic_weight_decay
         self.param_noise = param_noise
+        self.fast = fast
         if getattr(self, "action_space", None) is not None:  # None while load() rebuilds the model
             self._check_action_noise(action_noise)
 
@@ -174,7 +180,12 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
         check_noise_shape(action_noise, get_action_dim(self.action_space))
 
     def _setup_model(self) -> None:
+        if self.fast:
+            optimizer_class = self.policy_kwargs.get("optimizer_class", th.optim.Adam)
+            optimizer_kwargs = fast_optimizer_kwargs(optimizer_class, self.policy_kwargs.get("optimizer_kwargs"))
+            self.policy_kwargs = {**self.policy_kwargs, "optimizer_kwargs": optimizer_kwargs}
         super()._setup_model()
+        self._autocast = Autocast(self.device, self.fast)
         for name in ("_noise_horizon", "_param_noise_episode", "_param_noise_steps"):  # saved by earlier versions
             self.__dict__.pop(name, None)
         self._create_aliases()
@@ -303,12 +314,17 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
         discounts = replay_data.discounts if replay_data.discounts is not None else self.gamma
 
         # Critic: regress Q(s, a) on y = r + gamma * (1 - done) * Q'(s', mu'(s'))
+        # (each network's forward pass runs under self._autocast(): bfloat16 in the fast mode, nothing by default;
+        # its output is float32 again before anything is computed from it)
         with th.no_grad():
-            target_actions = self.actor_target(replay_data.next_observations)
-            qf_next_target = self.critic_target(replay_data.next_observations, target_actions)[0]
-            y = replay_data.rewards + (1 - replay_data.dones) * discounts * qf_next_target
-        qf = self.critic(replay_data.observations, replay_data.actions)[0]
-        critic_loss = F.mse_loss(qf, y)
+            with self._autocast():
+                qf_next_target = self.critic_target(
+                    replay_data.next_observations, self.actor_target(replay_data.next_observations)
+                )[0]
+            y = replay_data.rewards + (1 - replay_data.dones) * discounts * qf_next_target.float()
+        with self._autocast():
+            qf = self.critic(replay_data.observations, replay_data.actions)[0]
+        critic_loss = F.mse_loss(qf.float(), y)
         if check:
             check_loss(critic_loss, "critic", self)
         self.critic.optimizer.zero_grad()
@@ -317,7 +333,9 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
 
         # Actor: deterministic policy gradient, maximise Q(s, mu(s)). The backward pass stops at the actor's
         # parameters: the critic's weight gradients (SB3 computes them, then throws them away) are never computed.
-        actor_loss = -self.critic.q1_forward(replay_data.observations, self.actor(replay_data.observations)).mean()
+        with self._autocast():
+            q_actor = self.critic.q1_forward(replay_data.observations, self.actor(replay_data.observations))
+        actor_loss = -q_actor.float().mean()
         if check:
             check_loss(actor_loss, "actor", self)
         self.actor.optimizer.zero_grad()
@@ -437,6 +455,7 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
             "_actor_params",
             "_polyak_pairs",
             "_training_snapshot",
+            "_autocast",
         ]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
