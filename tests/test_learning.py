@@ -15,12 +15,17 @@ from sb3_ddpg_ext import DDPG
 PENDULUM = dict(gamma=0.98, buffer_size=200_000, learning_starts=1_000, learning_rate=1e-3, device="cpu")
 
 
-def pendulum_return(seed: int, n_timesteps: int = 15_000) -> float:
-    """Train on Pendulum-v1 with ``seed`` and return the mean deterministic return over 10 episodes."""
+def pendulum_return(seed: int, fast: bool = False, n_timesteps: int = 15_000) -> float:
+    """Train on Pendulum-v1 with ``seed`` (fast mode or not); return the mean deterministic return over 10 episodes."""
     import gymnasium as gym
 
     model = DDPG(
-        "MlpPolicy", "Pendulum-v1", action_noise=NormalActionNoise(np.zeros(1), 0.1 * np.ones(1)), seed=seed, **PENDULUM
+        "MlpPolicy",
+        "Pendulum-v1",
+        action_noise=NormalActionNoise(np.zeros(1), 0.1 * np.ones(1)),
+        seed=seed,
+        fast=fast,
+        **PENDULUM,
     )
     untrained, _ = evaluate_policy(model, Monitor(gym.make("Pendulum-v1")), n_eval_episodes=3)
     assert untrained < -700, "the threshold must be one an untrained agent fails"
@@ -32,9 +37,10 @@ def pendulum_return(seed: int, n_timesteps: int = 15_000) -> float:
 
 
 @pytest.mark.slow
-def test_ddpg_learns_pendulum():
+@pytest.mark.parametrize("fast", [False, True], ids=["exact", "fast"])
+def test_ddpg_learns_pendulum(fast):
     # Seeds are independent: run them in two processes (fork keeps the test module importable)
     with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork")) as pool:
-        returns = list(pool.map(pendulum_return, range(3)))
-    print("Pendulum-v1 returns after 15k steps:", returns)
+        returns = list(pool.map(pendulum_return, range(3), [fast] * 3))
+    print(f"Pendulum-v1 returns after 15k steps ({'fast' if fast else 'exact'} mode):", returns)
     assert sum(r > -400 for r in returns) >= 2, returns
