@@ -20,7 +20,7 @@ from sb3_ddpg_ext.common.noise import check_noise_shape
 from sb3_ddpg_ext.common.param_noise import AdaptiveParamNoise, PerturbedActors
 from sb3_ddpg_ext.common.save import AtomicSaveMixin
 from sb3_ddpg_ext.ddpg.exploration import ExplorationMixin
-from sb3_ddpg_ext.ddpg.fast import Autocast, fast_optimizer_kwargs
+from sb3_ddpg_ext.ddpg.fast import Autocast, fast_policy_kwargs
 from sb3_ddpg_ext.ddpg.nan_guard import TrainingSnapshot, check_loss
 from sb3_ddpg_ext.ddpg.policies import Actor, CnnPolicy, Critic, DDPGPolicy, MlpPolicy, MultiInputPolicy
 from sb3_ddpg_ext.ddpg.validation import check_action_space, check_hyperparameters
@@ -181,9 +181,7 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
 
     def _setup_model(self) -> None:
         if self.fast:
-            optimizer_class = self.policy_kwargs.get("optimizer_class", th.optim.Adam)
-            optimizer_kwargs = fast_optimizer_kwargs(optimizer_class, self.policy_kwargs.get("optimizer_kwargs"))
-            self.policy_kwargs = {**self.policy_kwargs, "optimizer_kwargs": optimizer_kwargs}
+            self.policy_kwargs = fast_policy_kwargs(self.policy_kwargs)
         super()._setup_model()
         self._autocast = Autocast(self.device, self.fast)
         for name in ("_noise_horizon", "_param_noise_episode", "_param_noise_steps"):  # saved by earlier versions

@@ -34,20 +34,18 @@ def native_bfloat16(device: th.device) -> bool:
     return False
 
 
-def fast_optimizer_kwargs(
-    optimizer_class: type[th.optim.Optimizer], optimizer_kwargs: dict[str, Any] | None
-) -> dict[str, Any]:
+def fast_policy_kwargs(policy_kwargs: dict[str, Any]) -> dict[str, Any]:
     """
-    The optimizer keyword arguments of the fast mode: ``fused=True`` for Adam and AdamW, unless the user chose.
+    The policy keyword arguments of the fast mode: ``fused=True`` in the optimizer's keyword arguments for Adam and
+    AdamW, unless the user chose ``fused`` or ``foreach``.
 
-    :param optimizer_class: The policy's optimizer class
-    :param optimizer_kwargs: The policy's optimizer keyword arguments
+    :param policy_kwargs: The model's policy keyword arguments
     :return: A new dict
     """
-    kwargs = dict(optimizer_kwargs or {})
-    if issubclass(optimizer_class, FUSED_OPTIMIZERS) and "foreach" not in kwargs:
-        kwargs.setdefault("fused", True)
-    return kwargs
+    optimizer_kwargs = dict(policy_kwargs.get("optimizer_kwargs") or {})
+    if issubclass(policy_kwargs.get("optimizer_class", th.optim.Adam), FUSED_OPTIMIZERS) and "foreach" not in optimizer_kwargs:
+        optimizer_kwargs.setdefault("fused", True)
+    return {**policy_kwargs, "optimizer_kwargs": optimizer_kwargs}
 
 
 class Autocast:
