@@ -1,8 +1,8 @@
 """
-Where the time of ``learn()`` goes, for SB3's DDPG and ours: wall-clock split of one learn() call by phase,
-then torch.profiler's operator table for the training step. Example::
+Where the time of ``learn()`` goes, for SB3's DDPG and this DDPG's exact and fast modes: wall-clock split of one
+learn() call by phase, then torch.profiler's operator table for the training step. Example::
 
-    PYTHONPATH=. python benchmarks/profile_update.py --steps 600 --net-arch 400 300
+    PYTHONPATH=. python benchmarks/profile_update.py --steps 600 --net-arch 400 300 --threads 0
 """
 
 import argparse
@@ -34,12 +34,14 @@ def main() -> None:
     parser.add_argument("--env", default="Pendulum-v1")
     parser.add_argument("--net-arch", type=int, nargs="+", default=[400, 300])
     parser.add_argument("--steps", type=int, default=600)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args()
-    th.set_num_threads(args.threads)
-    for cls in (SB3DDPG, DDPG):
-        name = f"{cls.__module__.split('.')[0]}.DDPG"
-        model = cls("MlpPolicy", args.env, policy_kwargs=dict(net_arch=args.net_arch), device="cpu", seed=0)
+    if args.threads:
+        th.set_num_threads(args.threads)
+    print(f"{th.get_num_threads()} torch thread(s)")
+    variants = {"SB3 DDPG": (SB3DDPG, {}), "exact": (DDPG, {}), "fast": (DDPG, {"fast": True})}
+    for name, (cls, extra) in variants.items():
+        model = cls("MlpPolicy", args.env, policy_kwargs=dict(net_arch=args.net_arch), device="cpu", seed=0, **extra)
         model.learn(200)
         totals: dict[str, float] = defaultdict(float)
         model.train = timed(totals, "train (update)", model.train)

@@ -286,8 +286,9 @@ def test_measure_speed_and_cli(capsys):
     parser = argparse.ArgumentParser()
     add_speed_arguments(parser)
     args = parser.parse_args(
-        ["--algos", "fast,exact,td3", "--steps", "30", "--rounds", "1", "--net-arch", "16", "--learning-starts", "10"]
+        "--algos fast,exact,td3 --steps 30 --rounds 1 --net-arch 16 --learning-starts 10 --warmup 5".split()
     )
     assert run_speed(args) == 0
     out = capsys.readouterr().out
     assert "ratio fast/td3" in out and "ratio exact/td3" in out and f"{th.get_num_threads()} torch thread(s)" in out
+    assert "after 5 untimed training steps" in out

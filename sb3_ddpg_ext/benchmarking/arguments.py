@@ -41,6 +41,12 @@ def add_speed_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--learning-starts", type=int, default=100, help="untimed warm-up steps (default 100, SB3's)")
     parser.add_argument(
+        "--warmup",
+        type=int,
+        default=0,
+        help="untimed training steps after learning_starts, to time a run past its start (default 0)",
+    )
+    parser.add_argument(
         "--updates", type=int, default=50, help="updates per timing of the update comparison; 0 skips it (default 50)"
     )
     parser.add_argument(

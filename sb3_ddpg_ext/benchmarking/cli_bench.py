@@ -62,6 +62,7 @@ def run_speed(args: argparse.Namespace) -> int:
     for key in ("steps", "rounds"):
         check_int(getattr(args, key), f"--{key}", "command line")
     check_int(args.threads, "--threads", "command line", minimum=0)
+    check_int(args.warmup, "--warmup", "command line", minimum=0)
     hyperparams = {"learning_starts": args.learning_starts, "policy_kwargs": {"net_arch": net_arch}}
     result = measure_speed(
         args.env,
@@ -70,6 +71,7 @@ def run_speed(args: argparse.Namespace) -> int:
         rounds=args.rounds,
         hyperparams=hyperparams,
         threads=args.threads,
+        warmup=args.warmup,
     )
     print(result.format())
     if args.updates > 0 and {"exact", "sb3_ddpg"} <= set(names):

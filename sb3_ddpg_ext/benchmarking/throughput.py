@@ -1,8 +1,14 @@
 """Training throughput: environment steps per second of ``learn()``, ours against SB3's, in one process.
 
 The algorithms are timed alternately (A, B, A, B, ...) with the same number of torch threads, so drifts
-of a shared machine hit both alike; the ``learning_starts`` warm-up (random actions, no updates) and the
-model construction are excluded. The ratio is the median over rounds of the per-round ratio.
+of a shared machine hit both alike; the ``learning_starts`` warm-up (random actions, no updates), an optional number
+of untimed training steps after it, and the model construction are excluded. The ratio is the median over rounds of
+the per-round ratio.
+
+A run's speed changes as it trains: after a thousand or so updates, Adam's moments of units that stopped receiving
+gradient decay into float32 subnormals, whose arithmetic is slow on x86 CPUs (see benchmarks/PROFILE.md), so a
+measurement right after ``learning_starts`` (``warmup=0``) shows the start of a run and ``warmup`` of a few thousand
+steps shows the rest of it.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ class SpeedResult:
 
     :param env_id: the environment
     :param n_steps: timed steps per round, after warm-up
+    :param warmup: untimed training steps per round, after ``learning_starts``
     :param threads: torch threads used by every algorithm
     :param rates: algorithm -> steps per second, one per round
     :param buffer_bytes: algorithm -> bytes held by its replay buffer's arrays
@@ -39,6 +46,7 @@ class SpeedResult:
     n_steps: int
     threads: int
     rates: dict[str, list[float]] = field(default_factory=dict)
+    warmup: int = 0
     buffer_bytes: dict[str, int] = field(default_factory=dict)
 
     def median_rate(self, name: str) -> float:
@@ -55,8 +63,8 @@ class SpeedResult:
     def format(self) -> str:
         """A few human-readable lines."""
         lines = [
-            f"{self.env_id}: {self.n_steps} timed steps per round, {len(next(iter(self.rates.values())))} rounds, "
-            f"{self.threads} torch thread(s)"
+            f"{self.env_id}: {self.n_steps} timed steps per round after {self.warmup} untimed training steps, "
+            f"{len(next(iter(self.rates.values())))} rounds, {self.threads} torch thread(s)"
         ]
         for name, rates in self.rates.items():
             lines.append(
@@ -90,18 +98,20 @@ def buffer_nbytes(model: BaseAlgorithm) -> int:
     return 0 if buffer is None else sum(nbytes(value) for value in vars(buffer).values())
 
 
-def time_learn(spec: RunSpec, n_steps: int) -> tuple[float, int]:
+def time_learn(spec: RunSpec, n_steps: int, warmup: int = 0) -> tuple[float, int]:
     """
-    Build a run's model, run its ``learning_starts`` warm-up untimed, then time ``n_steps`` more steps of ``learn()``.
+    Build a run's model, run its ``learning_starts`` and ``warmup`` more steps untimed, then time ``n_steps`` more
+    steps of ``learn()``.
 
     :param spec: the run (from the experiment layer's converter)
     :param n_steps: timed steps
+    :param warmup: untimed training steps after ``learning_starts``
     :return: steps per second, replay buffer bytes
     """
     env = make_env(spec, spec.n_envs, spec.seed)
     try:
         model = make_model(copy.deepcopy(spec), env)  # fresh noise state every round
-        warm_up = int(getattr(model, "learning_starts", 0))
+        warm_up = int(getattr(model, "learning_starts", 0)) + warmup
         if warm_up > 0:
             model.learn(total_timesteps=warm_up)
         start = time.perf_counter()
@@ -120,6 +130,7 @@ def measure_speed(
     hyperparams: Mapping[str, Any] | None = None,
     threads: int = 0,
     seed: int = 0,
+    warmup: int = 0,
 ) -> SpeedResult:
     """
     Time ``learn()`` of each algorithm alternately, with the same hyperparameters and torch threads.
@@ -133,6 +144,7 @@ def measure_speed(
     :param hyperparams: RL Zoo style hyperparameters shared by all (``noise_type``, ``policy_kwargs``...)
     :param threads: ``torch.set_num_threads`` for the measurement (restored afterwards); 0: torch's default
     :param seed: seed of round 0; round ``r`` uses ``seed + r``
+    :param warmup: untimed training steps after ``learning_starts`` in every round
     :return: rates per round, buffer sizes and the ratio
     """
     specs = {}
@@ -141,13 +153,13 @@ def measure_speed(
         specs[name] = build_run_spec(env_id, merge_hyperparams(hyperparams or {}, own), algo, "speed settings")
     previous_threads = th.get_num_threads()
     threads = threads or previous_threads
-    result = SpeedResult(env_id=env_id, n_steps=n_steps, threads=threads, rates={name: [] for name in specs})
+    result = SpeedResult(env_id=env_id, n_steps=n_steps, threads=threads, rates={name: [] for name in specs}, warmup=warmup)
     th.set_num_threads(threads)
     try:
         for round_index in range(rounds):
             for name, spec in specs.items():
                 spec.seed = seed + round_index
-                rate, size = time_learn(spec, n_steps)
+                rate, size = time_learn(spec, n_steps, warmup)
                 result.rates[name].append(rate)
                 result.buffer_bytes[name] = size
     finally:

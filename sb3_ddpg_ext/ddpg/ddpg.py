@@ -20,7 +20,7 @@ from sb3_ddpg_ext.common.noise import check_noise_shape
 from sb3_ddpg_ext.common.param_noise import AdaptiveParamNoise, PerturbedActors
 from sb3_ddpg_ext.common.save import AtomicSaveMixin
 from sb3_ddpg_ext.ddpg.exploration import ExplorationMixin
-from sb3_ddpg_ext.ddpg.fast import Autocast, fast_policy_kwargs
+from sb3_ddpg_ext.ddpg.fast import FLUSH_INTERVAL, FastMatmul, fast_policy_kwargs, flush_subnormal_state
 from sb3_ddpg_ext.ddpg.nan_guard import TrainingSnapshot, check_loss
 from sb3_ddpg_ext.ddpg.policies import Actor, CnnPolicy, Critic, DDPGPolicy, MlpPolicy, MultiInputPolicy
 from sb3_ddpg_ext.ddpg.validation import check_action_space, check_hyperparameters
@@ -80,9 +80,10 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
         the actor, one per environment, each perturbed again at the start of its environment's episodes (and every
         ``perturb_interval`` steps of that environment), so no environment's perturbation changes mid-episode;
         combines with ``action_noise`` or replaces it. ``predict()`` always uses the clean actor.
-    :param fast: the fast mode (:mod:`sb3_ddpg_ext.ddpg.fast`): fused Adam, and the update's forward passes in
-        bfloat16 where the hardware runs it natively, with losses, targets, the critic's output and Adam's state in
-        float32. Numbers differ from the default (SB3's arithmetic, bit for bit) by rounding only.
+    :param fast: the fast mode (:mod:`sb3_ddpg_ext.ddpg.fast`): fused Adam, and the update's float32 matrix products
+        with bfloat16 internals (CPUs with AVX512-BF16 / AMX) or TF32 (CUDA GPUs) where the hardware runs them
+        natively; every tensor stays float32. Numbers differ from the default (SB3's arithmetic, bit for bit) by
+        rounding only.
 
     Noise schedules (of ``action_noise`` and ``param_noise``) and learning-rate schedules take the same
     ``progress_remaining``, SB3's: ``1 - num_timesteps / total``, where ``learn(M)`` sets ``total = M`` and
@@ -183,7 +184,7 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
         if self.fast:
             self.policy_kwargs = fast_policy_kwargs(self.policy_kwargs)
         super()._setup_model()
-        self._autocast = Autocast(self.device, self.fast)
+        self._fast_matmul = FastMatmul(self.device, self.fast)
         for name in ("_noise_horizon", "_param_noise_episode", "_param_noise_steps"):  # saved by earlier versions
             self.__dict__.pop(name, None)
         self._create_aliases()
@@ -263,15 +264,16 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
         # The actor loss trains the actor's parameters that require gradients: users may freeze some at any time
         actor_params = [param for param in self._actor_params if param.requires_grad]
         deferred = self.device.type != "cpu" if self._deferred_nan_check is None else self._deferred_nan_check
-        if not deferred or gradient_steps <= 0:
-            losses = self._gradient_steps(gradient_steps, batch_size, actor_params, check=True)
-        else:
-            snapshot = self._training_snapshot
-            snapshot.take(self)
-            losses = self._gradient_steps(gradient_steps, batch_size, actor_params, check=False)
-            if not np.isfinite(losses).all():
-                snapshot.restore(self)
-                losses = self._gradient_steps(gradient_steps, batch_size, actor_params, check=True)  # raises
+        with self._fast_matmul():  # the fast mode's matrix-product precision; nothing by default
+            if not deferred or gradient_steps <= 0:
+                losses = self._gradient_steps(gradient_steps, batch_size, actor_params, check=True)
+            else:
+                snapshot = self._training_snapshot
+                snapshot.take(self)
+                losses = self._gradient_steps(gradient_steps, batch_size, actor_params, check=False)
+                if not np.isfinite(losses).all():
+                    snapshot.restore(self)
+                    losses = self._gradient_steps(gradient_steps, batch_size, actor_params, check=True)  # raises
         self._record_losses(losses)
 
     def _gradient_steps(self, gradient_steps: int, batch_size: int, actor_params: list[th.Tensor], check: bool) -> np.ndarray:
@@ -290,6 +292,9 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
             self._n_updates += 1
             replay_data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
             critic_loss, actor_loss = self._gradient_step(replay_data, actor_params, check)
+            if self.fast and self._n_updates % FLUSH_INTERVAL == 0:
+                flush_subnormal_state(self.critic.optimizer)
+                flush_subnormal_state(self.actor.optimizer)
             critic_losses.append(critic_loss)
             actor_losses.append(actor_loss)
         if not critic_losses:
@@ -312,17 +317,12 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
         discounts = replay_data.discounts if replay_data.discounts is not None else self.gamma
 
         # Critic: regress Q(s, a) on y = r + gamma * (1 - done) * Q'(s', mu'(s'))
-        # (each network's forward pass runs under self._autocast(): bfloat16 in the fast mode, nothing by default;
-        # its output is float32 again before anything is computed from it)
         with th.no_grad():
-            with self._autocast():
-                qf_next_target = self.critic_target(
-                    replay_data.next_observations, self.actor_target(replay_data.next_observations)
-                )[0]
-            y = replay_data.rewards + (1 - replay_data.dones) * discounts * qf_next_target.float()
-        with self._autocast():
-            qf = self.critic(replay_data.observations, replay_data.actions)[0]
-        critic_loss = F.mse_loss(qf.float(), y)
+            target_actions = self.actor_target(replay_data.next_observations)
+            qf_next_target = self.critic_target(replay_data.next_observations, target_actions)[0]
+            y = replay_data.rewards + (1 - replay_data.dones) * discounts * qf_next_target
+        qf = self.critic(replay_data.observations, replay_data.actions)[0]
+        critic_loss = F.mse_loss(qf, y)
         if check:
             check_loss(critic_loss, "critic", self)
         self.critic.optimizer.zero_grad()
@@ -331,9 +331,7 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
 
         # Actor: deterministic policy gradient, maximise Q(s, mu(s)). The backward pass stops at the actor's
         # parameters: the critic's weight gradients (SB3 computes them, then throws them away) are never computed.
-        with self._autocast():
-            q_actor = self.critic.q1_forward(replay_data.observations, self.actor(replay_data.observations))
-        actor_loss = -q_actor.float().mean()
+        actor_loss = -self.critic.q1_forward(replay_data.observations, self.actor(replay_data.observations)).mean()
         if check:
             check_loss(actor_loss, "actor", self)
         self.actor.optimizer.zero_grad()
@@ -453,7 +451,7 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
             "_actor_params",
             "_polyak_pairs",
             "_training_snapshot",
-            "_autocast",
+            "_fast_matmul",
         ]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:

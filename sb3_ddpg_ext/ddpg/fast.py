@@ -3,31 +3,45 @@ The fast mode (``DDPG(..., fast=True)``): changes that alter DDPG's numbers by r
 
 - PyTorch's fused Adam (one kernel per optimizer step instead of a chain of elementwise ops), for the actor and the
   critic, when their optimizer is Adam or AdamW.
-- The networks' forward passes (and so their backward passes) in bfloat16 under ``torch.autocast``, where the
-  hardware runs bfloat16 natively: a CPU with AVX512-BF16 or AMX, a GPU that supports it. The parameters, their
-  gradients, Adam's state, the losses, the targets ``y`` and the critic's output stay in float32: each network's
-  output is cast back to float32 before anything is computed from it. Without native bfloat16, bfloat16 would be
-  slower than float32, so the fast mode keeps float32 there and says so once.
+- During ``train()``, float32 matrix products computed with lower-precision internals, PyTorch's
+  ``torch.set_float32_matmul_precision("medium")``: bfloat16 products with float32 accumulation on a CPU with
+  AVX512-BF16 or AMX (oneDNN), TensorFloat-32 on a CUDA GPU of compute capability 8.0 or newer. Every tensor stays
+  float32 (parameters, activations, gradients, losses, targets, Adam's state); only the inputs of each product are
+  rounded inside the kernel. Where the hardware has no such native path the fast mode keeps full-precision products
+  and says so once. The previous setting is restored when ``train()`` returns, so nothing outside the update changes.
+- Adam's moment estimates below float32's smallest normal number (subnormals) are set to zero every
+  ``FLUSH_INTERVAL`` updates. Units that stop receiving gradient (a dead ReLU) leave their first moment decaying by
+  ``beta1`` per step into the subnormal range, where it stays (0.9 times a few multiples of the smallest subnormal
+  rounds back to itself): 40-45 % of the hidden layers' moments after 1,000 Pendulum-v1 updates. Arithmetic on
+  subnormals is slow on x86 CPUs (one fused Adam step of a 256-256 critic: 215 us with them, 71 us without), and
+  ``torch.set_flush_denormal`` cannot help: it sets the calling thread only, not the intra-op worker threads. An
+  update that small moves no parameter: ``lr * m / (sqrt(v) + eps)`` is below 1e-30.
+
+Measured against ``torch.autocast(dtype=torch.bfloat16)`` of the forward passes (the first version of this mode):
+the same speed at 400-300 and less rounding (no bfloat16 activations or casts); see benchmarks/PROFILE.md.
 """
 
 import contextlib
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import torch as th
 
 FUSED_OPTIMIZERS = (th.optim.Adam, th.optim.AdamW)
+FLUSH_INTERVAL = 100
+_SMALLEST_NORMAL = th.finfo(th.float32).tiny
 
 
-def native_bfloat16(device: th.device) -> bool:
+def native_fast_matmul(device: th.device) -> bool:
     """
-    Whether ``device`` runs bfloat16 matrix products natively (faster than float32).
+    Whether ``device`` runs float32 matrix products faster with lower-precision internals.
 
     :param device: A torch device
-    :return: True for a CPU with AVX512-BF16 or AMX tiles, or a CUDA device that supports bfloat16
+    :return: True for a CPU with AVX512-BF16 or AMX tiles (bfloat16), or a CUDA GPU of compute capability >= 8.0 (TF32)
     """
     if device.type == "cuda":
-        return bool(th.cuda.is_bf16_supported())
+        return th.cuda.get_device_capability(device) >= (8, 0)
     if device.type == "cpu":
         checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
         return any(bool(getattr(th.cpu, name, lambda: False)()) for name in checks)
@@ -48,29 +62,47 @@ def fast_policy_kwargs(policy_kwargs: dict[str, Any]) -> dict[str, Any]:
     return {**policy_kwargs, "optimizer_kwargs": optimizer_kwargs}
 
 
-class Autocast:
+class FastMatmul:
     """
-    The bfloat16 autocast of the fast mode's forward passes, or nothing: a context manager factory that the update
-    calls around each network's forward pass (never around a backward pass or an optimizer step).
+    The fast mode's matrix-product precision, or nothing: a context manager factory that ``train()`` enters around
+    its updates.
 
     :param device: The model's device
     :param enabled: Whether the fast mode is on
-    :param native: Whether the device runs bfloat16 natively (see :func:`native_bfloat16`); None: detect it
+    :param native: Whether the device has a native fast path (see :func:`native_fast_matmul`); None: detect it
     """
 
     def __init__(self, device: th.device, enabled: bool, native: bool | None = None):
-        native = native_bfloat16(device) if native is None else native
+        native = native_fast_matmul(device) if native is None else native
         if enabled and not native:
             warnings.warn(
-                f"DDPG fast mode: {device} has no native bfloat16 (AVX512-BF16 / AMX on a CPU), where bfloat16 would be "
-                "slower than float32; the networks stay in float32 (fused Adam is still used).",
+                f"DDPG fast mode: {device} has no native bfloat16 (AVX512-BF16 / AMX on a CPU) or TF32 (CUDA >= 8.0) "
+                "matrix products; they stay in full float32 precision (fused Adam is still used).",
                 stacklevel=3,
             )
         self.enabled = enabled and native
-        self.device_type = device.type
 
-    def __call__(self) -> contextlib.AbstractContextManager:
-        """A context for one forward pass: bfloat16 autocast in the fast mode, else nothing."""
-        if self.enabled:
-            return th.autocast(self.device_type, dtype=th.bfloat16)
-        return contextlib.nullcontext()
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        """Matrix products with lower-precision internals inside the block in the fast mode; else nothing changes."""
+        if not self.enabled:
+            yield
+            return
+        previous = th.get_float32_matmul_precision()
+        th.set_float32_matmul_precision("medium")
+        try:
+            yield
+        finally:
+            th.set_float32_matmul_precision(previous)
+
+
+def flush_subnormal_state(optimizer: th.optim.Optimizer) -> None:
+    """
+    Set the float32 entries of an optimizer's state whose magnitude is below the smallest normal number to zero.
+
+    :param optimizer: An optimizer (its per-parameter state tensors are changed in place)
+    """
+    for state in optimizer.state.values():
+        for value in state.values():
+            if isinstance(value, th.Tensor) and value.dtype == th.float32 and value.dim() > 0:
+                value.masked_fill_(value.abs() < _SMALLEST_NORMAL, 0.0)
