@@ -24,6 +24,7 @@ from sb3_ddpg_ext.ddpg.fast import FLUSH_INTERVAL, FastMatmul, fast_policy_kwarg
 from sb3_ddpg_ext.ddpg.nan_guard import TrainingSnapshot, check_loss
 from sb3_ddpg_ext.ddpg.policies import Actor, CnnPolicy, Critic, DDPGPolicy, MlpPolicy, MultiInputPolicy
 from sb3_ddpg_ext.ddpg.validation import check_action_space, check_hyperparameters
+from sb3_ddpg_ext.diagnostics.update_stats import STAT_KEYS, update_statistics
 
 SelfDDPG = TypeVar("SelfDDPG", bound="DDPG")
 
@@ -84,6 +85,8 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
         with bfloat16 internals (CPUs with AVX512-BF16 / AMX) or TF32 (CUDA GPUs) where the hardware runs them
         natively; every tensor stays float32. Numbers differ from the default (SB3's arithmetic, bit for bit) by
         rounding only.
+    :param update_stats: log statistics of the updates (:mod:`sb3_ddpg_ext.diagnostics.update_stats`: Q, targets,
+        TD error, actor saturation) under ``train/`` beside the losses; they change no number
 
     Noise schedules (of ``action_noise`` and ``param_noise``) and learning-rate schedules take the same
     ``progress_remaining``, SB3's: ``1 - num_timesteps / total``, where ``learn(M)`` sets ``total = M`` and
@@ -134,6 +137,7 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
         stats_window_size: int = 100,
         param_noise: AdaptiveParamNoise | None = None,
         fast: bool = False,
+        update_stats: bool = False,
     ):
         check_hyperparameters(tau, gamma, batch_size, buffer_size, learning_starts, critic_weight_decay)
         # Make the env here (as BaseAlgorithm would) so a bad action space gets our message, before any work
@@ -171,6 +175,7 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
         self.critic_weight_decay = critic_weight_decay
         self.param_noise = param_noise
         self.fast = fast
+        self.update_stats = update_stats
         if getattr(self, "action_space", None) is not None:  # None while load() rebuilds the model
             self._check_action_noise(action_noise)
 
@@ -271,7 +276,7 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
                 snapshot = self._training_snapshot
                 snapshot.take(self)
                 losses = self._gradient_steps(gradient_steps, batch_size, actor_params, check=False)
-                if not np.isfinite(losses).all():
+                if not np.isfinite(losses[:2]).all():
                     snapshot.restore(self)
                     losses = self._gradient_steps(gradient_steps, batch_size, actor_params, check=True)  # raises
         self._record_losses(losses)
@@ -284,26 +289,23 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
         :param batch_size: Minibatch size
         :param actor_params: The actor's parameters that require gradients
         :param check: Whether to check each loss before its optimizer step (see :meth:`train`)
-        :return: The critic and actor losses, shape ``(2, gradient_steps)``, on the CPU
+        :return: The critic and actor losses, then the update statistics when ``update_stats`` is on (one row per
+            :data:`~sb3_ddpg_ext.diagnostics.update_stats.STAT_KEYS` entry), shape ``(rows, gradient_steps)``, on the CPU
         """
         assert self.replay_buffer is not None
-        critic_losses, actor_losses = [], []
+        rows = []
         for _ in range(gradient_steps):
             self._n_updates += 1
             replay_data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
-            critic_loss, actor_loss = self._gradient_step(replay_data, actor_params, check)
+            rows.append(self._gradient_step(replay_data, actor_params, check))
             if self.fast and self._n_updates % FLUSH_INTERVAL == 0:
                 flush_subnormal_state(self.critic.optimizer)
                 flush_subnormal_state(self.actor.optimizer)
-            critic_losses.append(critic_loss)
-            actor_losses.append(actor_loss)
-        if not critic_losses:
-            return np.empty((2, 0), dtype=np.float32)
-        return th.stack([th.stack(critic_losses), th.stack(actor_losses)]).cpu().numpy()
+        if not rows:
+            return np.empty((2 + len(STAT_KEYS) * self.update_stats, 0), dtype=np.float32)
+        return th.stack(rows, dim=1).cpu().numpy()
 
-    def _gradient_step(
-        self, replay_data: ReplayBufferSamples, actor_params: list[th.Tensor], check: bool = True
-    ) -> tuple[th.Tensor, th.Tensor]:
+    def _gradient_step(self, replay_data: ReplayBufferSamples, actor_params: list[th.Tensor], check: bool = True) -> th.Tensor:
         """
         One DDPG update on a minibatch: critic, actor, then targets. Same arithmetic as SB3's DDPG update (so the
         same numbers, bit for bit on CPU), minus the work SB3 throws away.
@@ -311,7 +313,8 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
         :param replay_data: A minibatch from the replay buffer
         :param actor_params: The actor's parameters that require gradients (frozen ones stay unchanged)
         :param check: Raise :class:`NonFiniteLossError` before an optimizer step whose loss is not finite
-        :return: The critic and actor losses (detached, not yet moved to the CPU)
+        :return: The critic and actor losses, then the update statistics when ``update_stats`` is on (detached, not yet
+            moved to the CPU)
         """
         # For n-step replay the discount is gamma ** n (or less after an early termination)
         discounts = replay_data.discounts if replay_data.discounts is not None else self.gamma
@@ -331,7 +334,8 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
 
         # Actor: deterministic policy gradient, maximise Q(s, mu(s)). The backward pass stops at the actor's
         # parameters: the critic's weight gradients (SB3 computes them, then throws them away) are never computed.
-        actor_loss = -self.critic.q1_forward(replay_data.observations, self.actor(replay_data.observations)).mean()
+        actions = self.actor(replay_data.observations)
+        actor_loss = -self.critic.q1_forward(replay_data.observations, actions).mean()
         if check:
             check_loss(actor_loss, "actor", self)
         self.actor.optimizer.zero_grad()
@@ -347,7 +351,8 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
                 th._foreach_add_(targets, online, alpha=self.tau)
         polyak_update(self.critic_batch_norm_stats, self.critic_batch_norm_stats_target, 1.0)
         polyak_update(self.actor_batch_norm_stats, self.actor_batch_norm_stats_target, 1.0)
-        return critic_loss.detach(), actor_loss.detach()
+        losses = th.stack([critic_loss.detach(), actor_loss.detach()])
+        return th.cat([losses, update_statistics(qf, y, actions)]) if self.update_stats else losses
 
     def _record_losses(self, losses: np.ndarray) -> None:
         """
@@ -360,6 +365,8 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.record("train/actor_loss", float(losses[1].mean()))
         self.logger.record("train/critic_loss", float(losses[0].mean()))
+        for key, values in zip(STAT_KEYS, losses[2:], strict=False):
+            self.logger.record(f"train/{key}", float(values.mean()))
 
     def _setup_learn(
         self,

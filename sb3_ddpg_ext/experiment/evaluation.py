@@ -22,6 +22,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecEnv, sync_envs_normalization
 
 from sb3_ddpg_ext.common.save import atomic_path, atomic_write
+from sb3_ddpg_ext.diagnostics.recorder import Diagnostics
 
 EVAL_SEED_OFFSET = 10_000
 CSV_COLUMNS = ("step", "mean_return", "std_return", "wall_time")
@@ -29,7 +30,9 @@ CSV_COLUMNS = ("step", "mean_return", "std_return", "wall_time")
 OnEvaluation = Callable[[int, list[float]], bool]
 
 
-def evaluate_returns(model: BaseAlgorithm, env: VecEnv, n_episodes: int, seed: int) -> list[float]:
+def evaluate_returns(
+    model: BaseAlgorithm, env: VecEnv, n_episodes: int, seed: int, callback: Callable[..., None] | None = None
+) -> list[float]:
     """
     Returns of ``n_episodes`` deterministic episodes, the environment re-seeded with ``seed`` first.
 
@@ -37,10 +40,13 @@ def evaluate_returns(model: BaseAlgorithm, env: VecEnv, n_episodes: int, seed: i
     :param env: The evaluation environment
     :param n_episodes: Number of episodes
     :param seed: Seed applied to ``env`` before the first episode
+    :param callback: ``evaluate_policy``'s per-step callback (a diagnostics episode recorder), if any
     :return: One return per episode
     """
     env.seed(seed)
-    returns, _ = evaluate_policy(model, env, n_eval_episodes=n_episodes, deterministic=True, return_episode_rewards=True)
+    returns, _ = evaluate_policy(
+        model, env, n_eval_episodes=n_episodes, deterministic=True, return_episode_rewards=True, callback=callback
+    )
     assert isinstance(returns, list)  # return_episode_rewards=True: one return per episode
     return [float(value) for value in returns]
 
@@ -84,6 +90,8 @@ class PeriodicEvaluation(BaseCallback):
     :param csv_path: Learning-curve CSV, rewritten after each evaluation; None: kept in memory only
     :param best_model_path: Where to save the model whenever its evaluation return is the best so far; None: not saved
     :param on_evaluation: Called after each evaluation with the step and the returns; False stops training
+    :param diagnostics: Records the critic's estimate against the true return and the policy on probe states at each
+        evaluation; None: not recorded
     """
 
     def __init__(
@@ -95,8 +103,10 @@ class PeriodicEvaluation(BaseCallback):
         csv_path: str | pathlib.Path | None = None,
         best_model_path: str | pathlib.Path | None = None,
         on_evaluation: OnEvaluation | None = None,
+        diagnostics: Diagnostics | None = None,
     ):
         super().__init__(verbose=0)
+        self.diagnostics = diagnostics
         self.eval_env = eval_env
         self.eval_seed = eval_seed
         self.eval_freq = eval_freq
@@ -113,7 +123,10 @@ class PeriodicEvaluation(BaseCallback):
     def evaluate(self) -> bool:
         """Run one evaluation, record and write it; return False when ``on_evaluation`` asks to stop."""
         sync_envs_normalization(self.training_env, self.eval_env)
-        returns = evaluate_returns(self.model, self.eval_env, self.n_eval_episodes, self.eval_seed)
+        recorder = None if self.diagnostics is None else self.diagnostics.episode_recorder(self.training_env)
+        returns = evaluate_returns(self.model, self.eval_env, self.n_eval_episodes, self.eval_seed, recorder)
+        if self.diagnostics is not None and recorder is not None:
+            self.diagnostics.record(self.num_timesteps, self.model, recorder, self.training_env)
         mean = float(np.mean(returns))
         elapsed = round(time.perf_counter() - self.start_time, 3)
         self.rows.append((self.num_timesteps, mean, float(np.std(returns)), elapsed))

@@ -20,6 +20,8 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from sb3_ddpg_ext.common.save import atomic_path, atomic_write
+from sb3_ddpg_ext.diagnostics.probes import draw_probe_states
+from sb3_ddpg_ext.diagnostics.recorder import N_PROBE_STATES, PROBE_SEED_OFFSET, PROGRESS_FILE, Diagnostics, ProgressCSV
 from sb3_ddpg_ext.experiment.config import RunSpec, resolve_algorithm
 from sb3_ddpg_ext.experiment.errors import ConfigError
 from sb3_ddpg_ext.experiment.evaluation import EVAL_SEED_OFFSET, OnEvaluation, PeriodicEvaluation
@@ -137,6 +139,7 @@ def run_experiment(
     run_dir: str | pathlib.Path | None = None,
     progress_bar: bool = False,
     on_evaluation: OnEvaluation | None = None,
+    diagnostics_dir: str | pathlib.Path | None = None,
 ) -> RunResult:
     """
     Train ``spec`` for ``spec.n_timesteps`` steps (default 20,000) with the periodic evaluation.
@@ -148,6 +151,9 @@ def run_experiment(
     :param run_dir: Run folder to write (model, best model, monitor CSVs, config, summary); None writes none
     :param progress_bar: Show SB3's progress bar
     :param on_evaluation: Called after each evaluation with the step and returns; False stops training
+    :param diagnostics_dir: Record the diagnostics (:mod:`sb3_ddpg_ext.diagnostics`) in this folder: the value estimate
+        against the true return and the policy on probe states at each evaluation, SB3's log as ``progress.csv``
+        with this DDPG's update statistics; None: not recorded
     :return: The result, with the model
     """
     if spec.n_timesteps is None:
@@ -163,7 +169,13 @@ def run_experiment(
         eval_env.training, eval_env.norm_reward = False, False
     try:
         model = make_model(spec, env)
-        callback = PeriodicEvaluation(
+        diagnostics = None
+        if diagnostics_dir is not None:
+            if hasattr(model, "update_stats"):
+                model.update_stats = True
+            probes = draw_probe_states(spec.env_id, N_PROBE_STATES, spec.seed + PROBE_SEED_OFFSET)
+            diagnostics = Diagnostics(probes, diagnostics_dir)
+        evaluation = PeriodicEvaluation(
             eval_env,
             spec.seed + EVAL_SEED_OFFSET,
             eval_freq,
@@ -171,10 +183,14 @@ def run_experiment(
             csv_path=csv_path,
             best_model_path=None if folder is None else folder / "best" / "best_model.zip",
             on_evaluation=on_evaluation,
+            diagnostics=diagnostics,
         )
+        callbacks: list[Any] = [evaluation]
+        if diagnostics_dir is not None:
+            callbacks.append(ProgressCSV(pathlib.Path(diagnostics_dir) / PROGRESS_FILE))
         start = time.perf_counter()
-        model.learn(spec.n_timesteps, callback=callback, progress_bar=progress_bar)
-        result = RunResult(spec, model, callback.rows, time.perf_counter() - start, callback.stopped, folder)
+        model.learn(spec.n_timesteps, callback=callbacks, progress_bar=progress_bar)
+        result = RunResult(spec, model, evaluation.rows, time.perf_counter() - start, evaluation.stopped, folder)
         if folder is not None:
             _write_outputs(folder, result, env)
     finally:

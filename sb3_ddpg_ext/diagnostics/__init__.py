@@ -1,0 +1,1 @@
+"""What DDPG's critic and actor are doing: value estimate against the true return, update statistics, probe states."""

@@ -1,0 +1,34 @@
+"""
+Statistics of DDPG's updates, from tensors the update already has: the critic's ``Q(s, a)`` on the minibatch, the
+targets ``y``, the TD error ``y - Q(s, a)`` and the actor's actions in the actor step. No extra network pass; the
+values stay on the device until the end of a ``train()`` call, which moves them to the host with the losses (no
+extra synchronization per update). Logged through SB3's logger under ``train/`` (:data:`STAT_KEYS`).
+"""
+
+import torch as th
+
+STAT_KEYS = (
+    "q_mean",
+    "q_std",
+    "target_mean",
+    "target_std",
+    "td_error_mean",
+    "td_error_std",
+    "actor_saturation",
+)
+# An action within 1% of the action range of a bound counts as saturated: |a| >= 0.98 in the actor's [-1, 1] output
+SATURATION_LEVEL = 0.98
+
+
+def update_statistics(q_values: th.Tensor, targets: th.Tensor, actions: th.Tensor) -> th.Tensor:
+    """
+    :param q_values: The critic's ``Q(s, a)`` on the minibatch
+    :param targets: The targets ``y``
+    :param actions: The actor's actions on the minibatch's observations, in its ``[-1, 1]`` output range
+    :return: One value per :data:`STAT_KEYS` entry, on the update's device
+    """
+    q_values, targets, actions = q_values.detach().flatten(), targets.detach().flatten(), actions.detach()
+    td_errors = targets - q_values
+    saturated = (actions.abs() >= SATURATION_LEVEL).float().mean()
+    spreads = [values.std(correction=0) for values in (q_values, targets, td_errors)]  # defined for a batch of one
+    return th.stack([q_values.mean(), spreads[0], targets.mean(), spreads[1], td_errors.mean(), spreads[2], saturated])
