@@ -1,5 +1,5 @@
 """
-The ``sb3-ddpg`` command: train | eval | tune | best | bench | speed.
+The ``sb3-ddpg`` command: train | eval | report | tune | best | bench | speed.
 
 Each subcommand imports what it needs when it runs: ``train`` and ``eval`` load no optuna, rliable or pandas. Bad
 input (a :class:`~sb3_ddpg_ext.experiment.errors.ConfigError`) is printed as one line naming the file, the key and
@@ -43,6 +43,11 @@ def _add_train(subparsers: Any) -> None:
     parser.add_argument("--n-eval-episodes", type=int, default=10, help="episodes per evaluation (default 10)")
     parser.add_argument("--run-dir", help="output folder (default: runs/<env>-<algo>-<date>-seed<seed>)")
     parser.add_argument("--no-progress-bar", action="store_true", help="hide the progress bar")
+    parser.add_argument(
+        "--no-diagnostics",
+        action="store_true",
+        help="do not record the diagnostics (value estimate vs true return, update statistics, probe states)",
+    )
     parser.set_defaults(func=_train)
 
 
@@ -80,7 +85,10 @@ def _train(args: argparse.Namespace) -> int:
     if "tensorboard_log" not in spec.hyperparams and has["tensorboard"]:
         spec.tensorboard_log = str(run_dir / "tb")
     progress_bar = not args.no_progress_bar and has["tqdm"] and has["rich"]
-    result = run_experiment(spec, eval_freq, n_eval_episodes, run_dir=run_dir, progress_bar=progress_bar)
+    diagnostics_dir = None if args.no_diagnostics else run_dir / "diagnostics"
+    result = run_experiment(
+        spec, eval_freq, n_eval_episodes, run_dir=run_dir, progress_bar=progress_bar, diagnostics_dir=diagnostics_dir
+    )
     mean, std = result.final_return
     print(
         f"Final evaluation on {args.env}: mean return {mean:.1f} +/- {std:.1f} over {n_eval_episodes} deterministic episodes"
@@ -95,6 +103,8 @@ def _train(args: argparse.Namespace) -> int:
         print("Learning curve: not plotted (pip install 'sb3_ddpg_ext[extra]' for matplotlib)")
     if spec.tensorboard_log:
         print(f"Tensorboard:    tensorboard --logdir {spec.tensorboard_log}")
+    if diagnostics_dir is not None:
+        print(f"Diagnostics:    sb3-ddpg report {run_dir}")
     return 0
 
 
@@ -161,6 +171,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 # Subcommands whose code lives in the tuning / benchmarking packages: (name, module, extra, help)
 _DELEGATED = [
+    ("report", "sb3_ddpg_ext.diagnostics.report", "extra", "write an interactive HTML report of run folders"),
     ("tune", "sb3_ddpg_ext.tuning.cli_tune", "tuning", "run (or resume) an Optuna study of DDPG's hyperparameters"),
     ("best", "sb3_ddpg_ext.tuning.cli_tune", "tuning", "export a study's best trial as hyperparameters, with plots and a CSV"),
     ("bench", "sb3_ddpg_ext.benchmarking.cli_bench", "benchmarks", "run a benchmark suite against SB3's DDPG, TD3 and SAC"),
