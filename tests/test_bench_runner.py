@@ -69,6 +69,19 @@ def test_run_writes_curves_table_and_markers(finished):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
 
 
+def test_runs_record_diagnostics_and_the_report_tables_the_bias(finished):
+    for path in csv_files(finished):
+        folder = path.with_name(f"{path.stem}.diagnostics")
+        values = pd.read_csv(folder / "value.csv")
+        assert values["step"].tolist() == [0, 150, 300] and (values["n_states"] == 2 * 52).all()
+        assert (folder / "probes.npz").is_file() and (folder / "progress.csv").is_file()
+    table = (finished / "tiny" / "RESULTS_TABLE.md").read_text()
+    assert "final bias Q - G, IQM [95% CI]" in table and "![Pendulum-v1 value-estimate bias](bias_Pendulum-v1.png)" in table
+    bias_rows = [line for line in table.splitlines() if line.startswith(("| sb3_ddpg |", "| td3 |")) and "| 2 |" in line]
+    assert len(bias_rows) == 4  # return and bias rows of both algorithms
+    assert (finished / "tiny" / "bias_Pendulum-v1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_final_and_best_returns_per_run():
     """Final return is each run's last evaluation (whatever its value), best return its highest one."""
     results = pd.DataFrame(
@@ -264,6 +277,12 @@ def test_shipped_suites_load(name):
     suite = load_suite(SUITES / f"{name}.yml")
     assert suite.name == name and len(suite.seeds) >= 3  # the issue asks for 5 where time allows, at least 3
     assert {"ddpg_ext", "sb3_ddpg", "td3", "sac"} <= {algo.algo for algo in suite.algos}
+    check_runs(expand_runs(suite))
+
+
+def test_shipped_diagnostics_suite_checks():
+    suite = load_suite(SUITES / "diagnostics.yml")
+    assert {algo.algo for algo in suite.algos} == {"ddpg_ext", "td3", "sac"} and len(suite.seeds) == 5
     check_runs(expand_runs(suite))
 
 

@@ -1,4 +1,5 @@
-"""Report a suite's results: learning curves (PNG) and a markdown table of final returns.
+"""Report a suite's results: learning curves (PNG) and a markdown table of final returns; where the runs recorded
+diagnostics, the critic's value-estimate bias at the end of training (table) and over training (curves).
 
 Only complete runs (those with a matching completion marker) are read, so results merged from several
 machines' shards, or a suite still running, report exactly what has finished.
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sb3_ddpg_ext.benchmarking.runner import env_dirname, expand_runs, is_complete, run_paths
+from sb3_ddpg_ext.benchmarking.runner import diagnostics_dir, env_dirname, expand_runs, is_complete, run_paths
 from sb3_ddpg_ext.benchmarking.stats import (
     DEFAULT_REPS,
     curve_estimate,
@@ -22,6 +23,7 @@ from sb3_ddpg_ext.benchmarking.stats import (
 )
 from sb3_ddpg_ext.benchmarking.suite import EnvSpec, Suite, reference_algo
 from sb3_ddpg_ext.common.save import atomic_write
+from sb3_ddpg_ext.diagnostics.recorder import VALUE_COLUMNS, VALUE_FILE
 from sb3_ddpg_ext.experiment.plots import Curve, plot_curves
 
 TABLE_NAME = "RESULTS_TABLE.md"
@@ -47,6 +49,27 @@ def load_results(suite: Suite, results_dir: str | Path) -> pd.DataFrame:
         frame["run_wall_time"] = json.loads(done_path.read_text())["wall_time_s"]
         frames.append(frame)
     columns = ["env", "algo", "seed", "step", "mean_return", "std_return", "wall_time", "run_wall_time"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def load_value_bias(suite: Suite, results_dir: str | Path) -> pd.DataFrame:
+    """
+    The value-estimate rows (``diagnostics/value.csv``) of every complete run that recorded them.
+
+    :param suite: the suite
+    :param results_dir: root of all results
+    :return: columns ``env, algo, seed`` and :data:`~sb3_ddpg_ext.diagnostics.recorder.VALUE_COLUMNS`
+    """
+    frames = []
+    for run in expand_runs(suite):
+        path = diagnostics_dir(results_dir, run) / VALUE_FILE
+        if is_complete(results_dir, run) and path.is_file():
+            frame = pd.read_csv(path)
+            frame.insert(0, "seed", run.seed)
+            frame.insert(0, "algo", run.algo.name)
+            frame.insert(0, "env", run.env.env_id)
+            frames.append(frame)
+    columns = ["env", "algo", "seed", *VALUE_COLUMNS]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
@@ -96,6 +119,43 @@ def plot_env_curves(env: EnvSpec, results: pd.DataFrame, path: Path, reps: int =
     return plot_curves(curves, path, title, ylabel=f"mean return over {env.n_eval_episodes} episodes")
 
 
+def plot_env_bias(env: EnvSpec, values: pd.DataFrame, path: Path, reps: int = DEFAULT_REPS) -> Path:
+    """
+    Mean value-estimate bias ``Q - G`` against environment steps, with a 95% bootstrap band, one line per algorithm.
+
+    :param env: the environment entry
+    :param values: rows of this environment (from :func:`load_value_bias`) with a finite bias
+    :param path: PNG file to write
+    :param reps: bootstrap resamples
+    :return: ``path``
+    """
+    curves = []
+    for algo, frame in values.groupby("algo", sort=False):
+        runs = [group.set_index("step")["bias"] for _, group in frame.groupby("seed")]
+        steps = sorted(set.intersection(*(set(run.index) for run in runs)))
+        mean, low, high = curve_estimate(np.stack([run.loc[steps].to_numpy() for run in runs]), reps=reps)
+        curves.append(Curve(f"{algo} ({len(runs)} seeds)", np.asarray(steps), mean, low, high))
+    title = f"{env.env_id}: critic's estimate minus true return, mean and 95% CI"
+    return plot_curves(curves, path, title, ylabel="bias Q(s, mu(s)) - G (evaluation states)")
+
+
+def _bias_table(suite: Suite, finals: pd.DataFrame, reps: int) -> list[str]:
+    """IQM [95% CI] of each algorithm's bias and relative bias at the last evaluation."""
+    lines = [
+        "| algorithm | final bias Q - G, IQM [95% CI] | relative bias, IQM [95% CI] | mean estimate Q | mean true G | runs |",
+        "|---|---|---|---|---|---|",
+    ]
+    for algo in suite.algos:
+        rows = finals[finals["algo"] == algo.name]
+        if rows.empty:
+            continue
+        bias = interval_estimate(rows["bias"].to_numpy(), reps=reps).format(1)
+        relative = interval_estimate(rows["relative_bias"].to_numpy(), reps=reps).format(2)
+        estimate, true = rows["estimate"].mean(), rows["true_value"].mean()
+        lines.append(f"| {algo.name} | {bias} | {relative} | {estimate:.1f} | {true:.1f} | {len(rows)} |")
+    return lines
+
+
 def _env_table(suite: Suite, finals: pd.DataFrame, bests: pd.DataFrame, reference: str, reps: int) -> list[str]:
     scores = {algo.name: finals.loc[finals["algo"] == algo.name, "mean_return"].to_numpy() for algo in suite.algos}
     peaks = {algo.name: bests.loc[bests["algo"] == algo.name, "mean_return"].to_numpy() for algo in suite.algos}
@@ -119,6 +179,22 @@ def _env_table(suite: Suite, finals: pd.DataFrame, bests: pd.DataFrame, referenc
             improvement = probability_of_improvement(scores[reference], values, reps=reps).format(2)
         lines.append(f"| {algo.name} | {estimate} | {peak} | {len(values)} | {wall} | {improvement} |")
     return lines
+
+
+def _bias_section(suite: Suite, env: EnvSpec, values: pd.DataFrame, out_dir: Path, reps: int) -> list[str]:
+    """The value-estimate bias of one environment: curves and the end-of-training table."""
+    png = plot_env_bias(env, values, out_dir / f"bias_{env_dirname(env.env_id)}.png", reps=reps)
+    finals = values.sort_values(["algo", "seed", "step"], kind="stable").groupby(["algo", "seed"]).tail(1)
+    return [
+        "Value-estimate bias: the critic's Q(s, mu(s)) minus the discounted return G the deterministic policy "
+        "collected from s, over the evaluation episodes' states (time-limited episodes: states whose cut-off tail "
+        "weighs at most 5%); SAC's critic estimates the soft value, which includes an entropy bonus.",
+        "",
+        f"![{env.env_id} value-estimate bias]({png.name})",
+        "",
+        *_bias_table(suite, finals, reps),
+        "",
+    ]
 
 
 def _versions(suite: Suite, results_dir: str | Path) -> list[dict[str, Any]]:
@@ -145,6 +221,8 @@ def make_report(suite: Suite, results_dir: str | Path, reps: int = DEFAULT_REPS)
     out_dir = Path(results_dir) / suite.name
     out_dir.mkdir(parents=True, exist_ok=True)
     results = load_results(suite, results_dir)
+    values = load_value_bias(suite, results_dir)
+    values = values[np.isfinite(values["bias"].astype(float))] if not values.empty else values
     finals = final_returns(results)
     bests = best_returns(results)
     reference = reference_algo(suite)
@@ -183,6 +261,9 @@ def make_report(suite: Suite, results_dir: str | Path, reps: int = DEFAULT_REPS)
         env_bests = bests[bests["env"] == env.env_id]
         lines += _env_table(suite, env_finals, env_bests, reference, reps)
         lines.append("")
+        env_values = values[values["env"] == env.env_id] if not values.empty else values
+        if not env_values.empty:
+            lines += _bias_section(suite, env, env_values, out_dir, reps)
     versions = _versions(suite, results_dir)
     if versions:
         lines += ["## Versions", ""]

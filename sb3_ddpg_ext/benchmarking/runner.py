@@ -15,6 +15,7 @@ import hashlib
 import json
 import multiprocessing
 import platform
+import shutil
 import sys
 import time
 import traceback
@@ -115,6 +116,16 @@ def run_paths(results_dir: str | Path, run: Run) -> tuple[Path, Path]:
     return folder / f"seed_{run.seed}.csv", folder / f"seed_{run.seed}.done.json"
 
 
+def diagnostics_dir(results_dir: str | Path, run: Run) -> Path:
+    """
+    :param results_dir: root of all results
+    :param run: the run
+    :return: the folder of the run's diagnostics (:mod:`sb3_ddpg_ext.diagnostics.recorder`), beside its CSV
+    """
+    csv_path = run_paths(results_dir, run)[0]
+    return csv_path.with_name(f"{csv_path.stem}.diagnostics")
+
+
 def expand_runs(suite: Suite) -> list[Run]:
     """
     Every run of a suite in a fixed order: environment, then seed, then algorithm,
@@ -205,7 +216,7 @@ def check_runs(runs: Sequence[Run]) -> None:
 
 def execute_run(entry: Run, results_dir: str | Path) -> float:
     """
-    Train one run with the periodic evaluation and write its CSV and completion marker.
+    Train one run with the periodic evaluation and write its CSV, its diagnostics and its completion marker.
 
     :param entry: the run
     :param results_dir: root of all results
@@ -214,7 +225,11 @@ def execute_run(entry: Run, results_dir: str | Path) -> float:
     csv_path, done_path = run_paths(results_dir, entry)
     if done_path.exists():
         done_path.unlink()
-    result = run_experiment(entry.spec(), entry.env.eval_freq, entry.env.n_eval_episodes, csv_path=csv_path)
+    folder = diagnostics_dir(results_dir, entry)
+    shutil.rmtree(folder, ignore_errors=True)  # an unfinished attempt's files
+    result = run_experiment(
+        entry.spec(), entry.env.eval_freq, entry.env.n_eval_episodes, csv_path=csv_path, diagnostics_dir=folder
+    )
     marker = {
         "run": entry.label,
         "config": entry.config(),
