@@ -286,7 +286,7 @@ def test_shipped_diagnostics_suite_checks():
     check_runs(expand_runs(suite))
 
 
-@pytest.mark.parametrize("name", ["exploration", "tuned_mountaincar", "tuned_pendulum", "fast"])
+@pytest.mark.parametrize("name", ["exploration", "tuned_mountaincar", "tuned_pendulum", "fast", "fast_mountaincar"])
 def test_shipped_comparison_suites_check(name):
     suite = load_suite(SUITES / f"{name}.yml")
     check_runs(expand_runs(suite))
