@@ -1,7 +1,5 @@
 """DDPG as its own Stable-Baselines3 off-policy algorithm."""
 
-import io
-import pathlib
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -24,12 +22,13 @@ from sb3_ddpg_ext.ddpg.fast import FLUSH_INTERVAL, FastMatmul, fast_policy_kwarg
 from sb3_ddpg_ext.ddpg.nan_guard import TrainingSnapshot, check_loss
 from sb3_ddpg_ext.ddpg.policies import Actor, CnnPolicy, Critic, DDPGPolicy, MlpPolicy, MultiInputPolicy
 from sb3_ddpg_ext.ddpg.validation import check_action_space, check_hyperparameters
-from sb3_ddpg_ext.diagnostics.update_stats import STAT_KEYS, update_statistics
+from sb3_ddpg_ext.ddpg.weight_decay import CriticWeightDecayMixin
+from sb3_ddpg_ext.diagnostics.update_stats import STAT_KEYS, record_updates, update_statistics
 
 SelfDDPG = TypeVar("SelfDDPG", bound="DDPG")
 
 
-class DDPG(AtomicSaveMixin, ExplorationMixin):
+class DDPG(AtomicSaveMixin, CriticWeightDecayMixin, ExplorationMixin):
     """
     Deep Deterministic Policy Gradient (DDPG), a drop-in replacement for ``stable_baselines3.DDPG``.
 
@@ -88,10 +87,8 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
     :param update_stats: log statistics of the updates (:mod:`sb3_ddpg_ext.diagnostics.update_stats`: Q, targets,
         TD error, actor saturation) under ``train/`` beside the losses; they change no number
 
-    Noise schedules (of ``action_noise`` and ``param_noise``) and learning-rate schedules take the same
-    ``progress_remaining``, SB3's: ``1 - num_timesteps / total``, where ``learn(M)`` sets ``total = M`` and
-    ``learn(M, reset_num_timesteps=False)`` after ``t0`` steps sets ``total = t0 + M``, so a resumed run continues
-    from ``1 - t0 / (t0 + M)`` to 0 instead of restarting at 1 (noise schedules see it clipped at 0).
+    Noise and learning-rate schedules take SB3's ``progress_remaining``; a resumed ``learn(M,
+    reset_num_timesteps=False)`` continues it (see :meth:`ExplorationMixin._update_exploration`).
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
@@ -222,16 +219,6 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
         self.actor_batch_norm_stats_target = get_parameters_by_name(self.actor_target, ["running_"])
         self.critic_batch_norm_stats_target = get_parameters_by_name(self.critic_target, ["running_"])
 
-    def _apply_critic_weight_decay(self, force: bool = False) -> None:
-        """
-        Set ``critic_weight_decay`` in the critic optimizer's parameter groups.
-
-        :param force: also when it is 0 (by default 0 leaves the optimizer's own, e.g. from ``optimizer_kwargs``)
-        """
-        if self.critic_weight_decay > 0 or force:
-            for group in self.critic.optimizer.param_groups:
-                group["weight_decay"] = self.critic_weight_decay
-
     def _create_aliases(self) -> None:
         self.actor = self.policy.actor
         self.actor_target = self.policy.actor_target
@@ -279,7 +266,7 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
                 if not np.isfinite(losses[:2]).all():
                     snapshot.restore(self)
                     losses = self._gradient_steps(gradient_steps, batch_size, actor_params, check=True)  # raises
-        self._record_losses(losses)
+        record_updates(self.logger, losses, self._n_updates)
 
     def _gradient_steps(self, gradient_steps: int, batch_size: int, actor_params: list[th.Tensor], check: bool) -> np.ndarray:
         """
@@ -354,20 +341,6 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
         losses = th.stack([critic_loss.detach(), actor_loss.detach()])
         return th.cat([losses, update_statistics(qf, y, actions)]) if self.update_stats else losses
 
-    def _record_losses(self, losses: np.ndarray) -> None:
-        """
-        Log the mean losses of a train() call.
-
-        :param losses: The critic and actor losses, shape ``(2, gradient_steps)``
-        """
-        if losses.shape[1] == 0:
-            return
-        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-        self.logger.record("train/actor_loss", float(losses[1].mean()))
-        self.logger.record("train/critic_loss", float(losses[0].mean()))
-        for key, values in zip(STAT_KEYS, losses[2:], strict=False):
-            self.logger.record(f"train/{key}", float(values.mean()))
-
     def _setup_learn(
         self,
         total_timesteps: int,
@@ -402,47 +375,6 @@ class DDPG(AtomicSaveMixin, ExplorationMixin):
             reset_num_timesteps=reset_num_timesteps,
             progress_bar=progress_bar,
         )
-
-    @classmethod
-    def load(  # type: ignore[override]
-        cls: type[SelfDDPG],
-        path: str | pathlib.Path | io.BufferedIOBase,
-        env: GymEnv | None = None,
-        device: th.device | str = "auto",
-        custom_objects: dict[str, Any] | None = None,
-        print_system_info: bool = False,
-        force_reset: bool = True,
-        **kwargs: Any,
-    ) -> SelfDDPG:
-        """
-        Load a model saved with :meth:`save` (or by SB3's DDPG), checking the file first (see
-        :class:`~sb3_ddpg_ext.common.save.AtomicSaveMixin`). A ``critic_weight_decay`` given in ``kwargs`` (or
-        ``custom_objects``) is set in the critic's optimizer too, replacing the saved one.
-        """
-        model = super().load(path, env, device, custom_objects, print_system_info, force_reset, **kwargs)
-        # load(critic_weight_decay=...) wins over the saved optimizer, also when it is 0
-        given = {**(custom_objects or {}), **kwargs}
-        model._apply_critic_weight_decay(force="critic_weight_decay" in given)
-        return model
-
-    def set_parameters(
-        self,
-        load_path_or_dict: str | dict[str, Any],
-        exact_match: bool = True,
-        device: th.device | str = "auto",
-    ) -> None:
-        """
-        Load parameters (and optimizer states) as SB3 does, keeping this model's ``critic_weight_decay``
-        (SB3 would restore the weight decay saved with the critic's optimizer).
-
-        :param load_path_or_dict: Location of the saved data (path or file-like, see ``save``), or a dict
-            of parameters as returned by ``get_parameters``
-        :param exact_match: If True, the given parameters should include parameters for each
-            module and each of their parameters, otherwise raises an Exception
-        :param device: Device on which the code should run
-        """
-        super().set_parameters(load_path_or_dict, exact_match, device)
-        self._apply_critic_weight_decay()
 
     def _excluded_save_params(self) -> list[str]:
         return [

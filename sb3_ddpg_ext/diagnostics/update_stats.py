@@ -5,7 +5,9 @@ values stay on the device until the end of a ``train()`` call, which moves them 
 extra synchronization per update). Logged through SB3's logger under ``train/`` (:data:`STAT_KEYS`).
 """
 
+import numpy as np
 import torch as th
+from stable_baselines3.common.logger import Logger
 
 STAT_KEYS = (
     "q_mean",
@@ -32,3 +34,21 @@ def update_statistics(q_values: th.Tensor, targets: th.Tensor, actions: th.Tenso
     saturated = (actions.abs() >= SATURATION_LEVEL).float().mean()
     spreads = [values.std(correction=0) for values in (q_values, targets, td_errors)]  # defined for a batch of one
     return th.stack([q_values.mean(), spreads[0], targets.mean(), spreads[1], td_errors.mean(), spreads[2], saturated])
+
+
+def record_updates(logger: Logger, rows: np.ndarray, n_updates: int) -> None:
+    """
+    Log the means over a ``train()`` call's updates: the critic and actor losses (as SB3's DDPG does), then the
+    statistics when the update computed them.
+
+    :param logger: The model's logger
+    :param rows: Critic losses, actor losses, then one row per :data:`STAT_KEYS` entry if any; one column per update
+    :param n_updates: Updates so far
+    """
+    if rows.shape[1] == 0:
+        return
+    logger.record("train/n_updates", n_updates, exclude="tensorboard")
+    logger.record("train/actor_loss", float(rows[1].mean()))
+    logger.record("train/critic_loss", float(rows[0].mean()))
+    for key, values in zip(STAT_KEYS, rows[2:], strict=False):
+        logger.record(f"train/{key}", float(values.mean()))
