@@ -4,7 +4,8 @@ the periodic evaluation (:mod:`sb3_ddpg_ext.experiment.evaluation`) and, when as
 
 A run folder holds ``config.yml`` (written before training; it works as ``--hyperparams``), ``evaluations.csv``,
 ``model.zip``, ``best/best_model.zip``, ``monitor/`` CSVs, ``tb/`` (tensorboard, unless the hyperparameters say
-otherwise), ``vecnormalize.pkl`` when observations are normalized, and ``summary.json``.
+otherwise), ``vecnormalize.pkl`` when observations are normalized, ``summary.json`` and, when asked,
+``diagnostics/`` (:mod:`sb3_ddpg_ext.diagnostics.recorder`).
 """
 
 import dataclasses
