@@ -121,3 +121,15 @@ def test_run_records_diagnostics(tmp_path, algo):
     progress = read_progress(tmp_path / "diagnostics")
     assert "train/critic_loss" in progress
     assert ("train/q_mean" in progress) == (algo == "ddpg_ext")
+
+
+def test_recording_diagnostics_changes_no_number_of_the_run(tmp_path):
+    """Same seed with and without diagnostics: identical networks and evaluation returns."""
+    hyperparams = {"learning_starts": 100, "n_timesteps": 500, "gamma": 0.98, "policy_kwargs": {"net_arch": [32]}}
+    results = []
+    for folder in (None, tmp_path / "diagnostics"):
+        spec = build_run_spec("Pendulum-v1", {**hyperparams, "noise_type": "normal", "noise_std": 0.3})
+        results.append(run_experiment(spec, eval_freq=250, n_eval_episodes=2, diagnostics_dir=folder))
+    assert [row[:3] for row in results[0].rows] == [row[:3] for row in results[1].rows]
+    for a, b in zip(results[0].model.policy.parameters(), results[1].model.policy.parameters(), strict=True):
+        assert th.equal(a, b)
