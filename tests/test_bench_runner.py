@@ -23,6 +23,7 @@ from sb3_ddpg_ext.cli import main
 from sb3_ddpg_ext.experiment.config import build_run_spec
 from sb3_ddpg_ext.experiment.errors import ConfigError
 from sb3_ddpg_ext.experiment.hyperparams import merge_hyperparams
+from sb3_ddpg_ext.experiment.run import make_model
 from sb3_ddpg_ext.noise import AdaptiveParamNoise, OrnsteinUhlenbeckNoise
 
 TINY = Path(__file__).resolve().parents[1] / "benchmarks" / "suites" / "tiny.yml"
@@ -284,6 +285,26 @@ def test_shipped_diagnostics_suite_checks():
     suite = load_suite(SUITES / "diagnostics.yml")
     assert {algo.algo for algo in suite.algos} == {"ddpg_ext", "td3", "sac"} and len(suite.seeds) == 5
     check_runs(expand_runs(suite))
+
+
+def test_shipped_mujoco_suite_builds_the_papers_ddpg():
+    suite = load_suite(SUITES / "mujoco.yml")
+    runs = expand_runs(suite)
+    check_runs(runs)
+    assert {algo.name for algo in suite.algos} == {"ddpg", "ddpg_paper", "td3", "sac"} and len(suite.seeds) == 5
+    assert {env.n_timesteps for env in suite.envs} == {300_000} and {env.n_eval_episodes for env in suite.envs} == {10}
+    spec = next(run for run in runs if run.algo.name == "ddpg_paper").spec()
+    model = make_model(spec, spec.env_id)
+    noise = model.action_noise
+    # The paper's OU process, x += 0.15 (0 - x) + 0.2 N(0, 1): one step from x = 1 with the noise switched off
+    noise._sigma = np.zeros_like(noise._sigma)
+    noise.noise_prev = np.ones_like(noise.noise_prev)
+    np.testing.assert_allclose(noise(), 0.85, rtol=1e-6)
+    assert model.critic.optimizer.param_groups[0]["weight_decay"] == 0.01
+    assert model.actor_lr_schedule(1.0) == 1e-4 and model.critic_lr_schedule(1.0) == 1e-3
+    assert model.tau == 0.001 and model.batch_size == 64 and model.critic.action_layer == 1
+    last = [m for m in model.actor.mu.modules() if isinstance(m, th.nn.Linear)][-1]
+    assert float(last.weight.abs().max()) <= 3e-3
 
 
 @pytest.mark.parametrize("name", ["exploration", "tuned_mountaincar", "tuned_pendulum", "fast", "fast_mountaincar"])

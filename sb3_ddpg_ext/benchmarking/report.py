@@ -121,7 +121,9 @@ def plot_env_curves(env: EnvSpec, results: pd.DataFrame, path: Path, reps: int =
 
 def plot_env_bias(env: EnvSpec, values: pd.DataFrame, path: Path, reps: int = DEFAULT_REPS) -> Path:
     """
-    Mean value-estimate bias ``Q - G`` against environment steps, with a 95% bootstrap band, one line per algorithm.
+    Mean value-estimate bias ``Q - G`` against environment steps, with a 95% bootstrap band, one line per algorithm,
+    from the first evaluation after the environment's ``learning_starts`` (before it the critic is its random
+    initialisation), on a symmetric log scale: the first trained critics are off by hundreds, the last by a few units.
 
     :param env: the environment entry
     :param values: rows of this environment (from :func:`load_value_bias`) with a finite bias
@@ -130,13 +132,14 @@ def plot_env_bias(env: EnvSpec, values: pd.DataFrame, path: Path, reps: int = DE
     :return: ``path``
     """
     curves = []
+    values = values[values["step"] > int(env.hyperparams.get("learning_starts", 0))]
     for algo, frame in values.groupby("algo", sort=False):
         runs = [group.set_index("step")["bias"] for _, group in frame.groupby("seed")]
         steps = sorted(set.intersection(*(set(run.index) for run in runs)))
         mean, low, high = curve_estimate(np.stack([run.loc[steps].to_numpy() for run in runs]), reps=reps)
         curves.append(Curve(f"{algo} ({len(runs)} seeds)", np.asarray(steps), mean, low, high))
-    title = f"{env.env_id}: critic's estimate minus true return, mean and 95% CI"
-    return plot_curves(curves, path, title, ylabel="bias Q(s, mu(s)) - G (evaluation states)")
+    title = f"{env.env_id}: value-estimate bias, mean and 95% CI"
+    return plot_curves(curves, path, title, ylabel="bias Q(s, mu(s)) - G (evaluation states)", symlog=True)
 
 
 def _bias_table(suite: Suite, finals: pd.DataFrame, reps: int) -> list[str]:

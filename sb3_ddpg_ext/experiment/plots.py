@@ -54,6 +54,7 @@ def plot_curves(
     title: str,
     ylabel: str = "episode return",
     background: Curve | None = None,
+    symlog: bool = False,
 ) -> pathlib.Path:
     """
     Plot lines against environment steps, each with its band; line styles keep coinciding lines visible.
@@ -63,6 +64,7 @@ def plot_curves(
     :param title: Plot title
     :param ylabel: Label of the y axis
     :param background: A faint line drawn first (training episodes)
+    :param symlog: Symmetric log scale on the y axis (linear within +-1), for values spanning orders of magnitude
     :return: The path
     """
     figure = Figure(figsize=(7, 4.5))
@@ -77,6 +79,8 @@ def plot_curves(
     axis.set_title(title)
     axis.set_xlabel("environment steps")
     axis.set_ylabel(ylabel)
+    if symlog:
+        axis.set_yscale("symlog", linthresh=1.0)
     axis.grid(alpha=0.3)
     axis.legend(loc="best", fontsize="small")
     figure.tight_layout()
