@@ -16,10 +16,10 @@ from sb3_ddpg_ext.common.noise import (
     GaussianNoise,
     OrnsteinUhlenbeckNoise,
     ScheduledNoise,
-    check_noise_shape,
     make_action_noise,
     update_noise_progress,
 )
+from sb3_ddpg_ext.ddpg.validation import check_noise_shape
 
 N_ACTIONS = 3
 

@@ -14,14 +14,13 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, ReplayB
 from stable_baselines3.common.utils import FloatSchedule, get_parameters_by_name, polyak_update, update_learning_rate
 from torch.nn import functional as F
 
-from sb3_ddpg_ext.common.noise import check_noise_shape
 from sb3_ddpg_ext.common.param_noise import AdaptiveParamNoise, PerturbedActors
 from sb3_ddpg_ext.common.save import AtomicSaveMixin
 from sb3_ddpg_ext.ddpg.exploration import ExplorationMixin
 from sb3_ddpg_ext.ddpg.fast import FLUSH_INTERVAL, FastMatmul, fast_policy_kwargs, flush_subnormal_state
 from sb3_ddpg_ext.ddpg.nan_guard import TrainingSnapshot, check_loss
 from sb3_ddpg_ext.ddpg.policies import Actor, CnnPolicy, Critic, DDPGPolicy, MlpPolicy, MultiInputPolicy
-from sb3_ddpg_ext.ddpg.validation import check_action_space, check_hyperparameters
+from sb3_ddpg_ext.ddpg.validation import check_action_space, check_hyperparameters, check_noise_shape
 from sb3_ddpg_ext.ddpg.weight_decay import CriticWeightDecayMixin
 from sb3_ddpg_ext.diagnostics.update_stats import STAT_KEYS, record_updates, update_statistics
 

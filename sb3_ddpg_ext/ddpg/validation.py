@@ -1,7 +1,18 @@
 """Checks of DDPG's constructor arguments, raised before any work with SB3's exception types and a clearer message."""
 
+import copy
+import warnings
+
 import numpy as np
 from gymnasium import spaces
+from stable_baselines3.common.noise import (
+    ActionNoise,
+    NormalActionNoise,
+    OrnsteinUhlenbeckActionNoise,
+    VectorizedActionNoise,
+)
+
+from sb3_ddpg_ext.common.noise import ScheduledNoise
 
 
 def check_action_space(action_space: spaces.Space) -> None:
@@ -39,3 +50,42 @@ def check_hyperparameters(
         problems.append(f"critic_weight_decay={critic_weight_decay} must be >= 0 (the paper uses 1e-2)")
     if problems:
         raise ValueError("Invalid DDPG hyperparameters: " + "; ".join(problems) + ".")
+
+
+def _noise_output_shape(action_noise: ActionNoise) -> tuple[int, ...] | None:
+    if isinstance(action_noise, ScheduledNoise):
+        return _noise_output_shape(action_noise.noise)
+    if isinstance(action_noise, (NormalActionNoise, OrnsteinUhlenbeckActionNoise)):
+        return tuple(np.broadcast_shapes(np.shape(action_noise._mu), np.shape(action_noise._sigma)))
+    # Unknown noise: call a copy (so its own state does not advance) and restore NumPy's global RNG
+    try:
+        probe = copy.deepcopy(action_noise)
+    except Exception as e:
+        warnings.warn(f"cannot check the shape of {action_noise!r}: it cannot be deep-copied ({e})")
+        return None
+    state = np.random.get_state()
+    try:
+        return tuple(np.shape(probe()))
+    finally:
+        np.random.set_state(state)
+
+
+def check_noise_shape(action_noise: ActionNoise | None, action_dim: int) -> None:
+    """
+    Check that the noise (or each per-env copy of a ``VectorizedActionNoise``) has the action
+    space's shape ``(action_dim,)``, without drawing from NumPy's global random generator.
+
+    :param action_noise: The noise (None passes)
+    :param action_dim: Dimension of the (Box) action space
+    :raises ValueError: if the shapes differ
+    """
+    if action_noise is None:
+        return
+    noises = action_noise.noises if isinstance(action_noise, VectorizedActionNoise) else [action_noise]
+    for noise in noises:
+        shape = _noise_output_shape(noise)
+        if shape is not None and shape != (action_dim,):
+            raise ValueError(
+                f"action_noise has shape {shape} but the action space has dimension {action_dim}; "
+                f"build it with mean=np.zeros({action_dim}) and sigma of shape ({action_dim},) or a scalar"
+            )
