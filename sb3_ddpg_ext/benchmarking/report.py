@@ -243,7 +243,8 @@ def make_report(suite: Suite, results_dir: str | Path, reps: int = DEFAULT_REPS)
         "of X ends higher than a run of Y. Best evaluation: each run's highest evaluation, the statistic of the TD3 "
         "paper's table (it flatters unstable learners; the final return does not). Run time: the median over seeds "
         "of each run's training time; runs share the machine with each other (`--jobs`), so compare speed with "
-        "`sb3-ddpg speed`, not with this column.",
+        "`sb3-ddpg speed`, not with this column. Core-hours: the sum of the complete runs' wall-clock times "
+        "(with `--jobs`, one torch thread per run), the compute an environment's results took.",
         "",
     ]
     for env in suite.envs:
@@ -253,7 +254,8 @@ def make_report(suite: Suite, results_dir: str | Path, reps: int = DEFAULT_REPS)
             f"## {env.env_id}",
             "",
             f"{env.n_timesteps} steps, evaluation every {env.eval_freq} steps over {env.n_eval_episodes} episodes; "
-            f"{len(env_finals)}/{n_expected} runs complete.",
+            f"{len(env_finals)}/{n_expected} runs complete"
+            + (f", {env_finals['run_wall_time'].sum() / 3600:.1f} core-hours in all." if len(env_finals) else "."),
             "",
         ]
         if env_results.empty:
