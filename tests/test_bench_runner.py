@@ -1,6 +1,7 @@
 """The benchmark pipeline end to end on a tiny suite (SB3's DDPG and TD3, Pendulum, 300 steps, 2 seeds)."""
 
 import argparse
+import json
 import shutil
 from pathlib import Path
 
@@ -65,7 +66,8 @@ def test_run_writes_curves_table_and_markers(finished):
     table = (finished / "tiny" / "RESULTS_TABLE.md").read_text()
     assert "| sb3_ddpg |" in table and "| td3 |" in table
     assert "P(sb3_ddpg > algorithm)" in table and "best evaluation IQM" in table
-    assert "4/4 runs complete" in table
+    hours = sum(json.loads(path.with_name(path.stem + ".done.json").read_text())["wall_time_s"] for path in files) / 3600
+    assert f"4/4 runs complete, {hours:.1f} core-hours in all." in table
     png = finished / "tiny" / "curves_Pendulum-v1.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
 
