@@ -156,6 +156,16 @@ def test_changed_hyperparameters_invalidate_results(finished, tmp_path, capsys):
     assert "2 runs done, 0 already complete" in capsys.readouterr().out
 
 
+def test_algos_and_envs_select_runs(tmp_path):
+    results = tmp_path / "results"
+    assert run_bench(bench_args("--suite", str(TINY), "--results", str(results), "--algos", "td3", "--reps", "50")) == 0
+    assert [f.relative_to(results).as_posix() for f in csv_files(results)] == [
+        "tiny/Pendulum-v1/td3/seed_0.csv",
+        "tiny/Pendulum-v1/td3/seed_1.csv",
+    ]
+    assert "2/4 runs complete" in (results / "tiny" / "RESULTS_TABLE.md").read_text()
+
+
 def test_shards_partition_the_runs():
     runs = expand_runs(load_suite(TINY))
     assert len(runs) == 4
@@ -214,6 +224,8 @@ def test_malformed_suite_names_file_and_key(tmp_path, mutate, key, capsys):
 def test_bad_command_line_values_are_one_line_errors(tmp_path, capsys):
     for argv in (
         ["bench", "--suite", str(TINY), "--shard", "3/2"],
+        ["bench", "--suite", str(TINY), "--algos", "td3,sac"],
+        ["bench", "--suite", str(TINY), "--envs", "Hopper-v5"],
         ["bench", "--suite", str(tmp_path / "none.yml")],
         ["speed", "--algos", "ddpg_ext,ppo"],
         ["speed", "--net-arch", "64,x"],

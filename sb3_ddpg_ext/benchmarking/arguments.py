@@ -22,6 +22,8 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--shard", default=None, help="'i/n' (0 <= i < n): run every n-th run from the i-th, to split a suite over machines"
     )
+    parser.add_argument("--algos", default="", help="comma-separated algorithm entries of the suite to run (default: all)")
+    parser.add_argument("--envs", default="", help="comma-separated environment ids of the suite to run (default: all)")
     parser.add_argument("--report-only", action="store_true", help="run nothing; rewrite the table and curves from the CSVs")
     parser.add_argument("--reps", type=int, default=DEFAULT_REPS, help=f"bootstrap resamples (default {DEFAULT_REPS})")
 

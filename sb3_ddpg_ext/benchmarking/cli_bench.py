@@ -10,11 +10,15 @@ import argparse
 from typing import Any
 
 from sb3_ddpg_ext.benchmarking.report import make_report
-from sb3_ddpg_ext.benchmarking.runner import parse_shard, run_suite
+from sb3_ddpg_ext.benchmarking.runner import parse_shard, run_suite, select_runs
 from sb3_ddpg_ext.benchmarking.suite import load_suite
 from sb3_ddpg_ext.benchmarking.throughput import measure_speed
 from sb3_ddpg_ext.experiment.config import ALGORITHMS, check_int, resolve_algorithm
 from sb3_ddpg_ext.experiment.errors import ConfigError
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def run_bench(args: argparse.Namespace) -> int:
@@ -26,11 +30,13 @@ def run_bench(args: argparse.Namespace) -> int:
     """
     suite = load_suite(args.suite)
     shard = parse_shard(args.shard)
+    algos, envs = _names(args.algos), _names(args.envs)
+    select_runs(suite, algos, envs)  # unknown names fail here, before any run
     check_int(args.jobs, "--jobs", "command line")
     check_int(args.reps, "--reps", "command line")
     failed = 0
     if not args.report_only:
-        summary = run_suite(suite, args.results, jobs=args.jobs, shard=shard)
+        summary = run_suite(suite, args.results, jobs=args.jobs, shard=shard, algos=algos, envs=envs)
         failed = len(summary.failed)
         print(f"{len(summary.ran)} runs done, {len(summary.skipped)} already complete, {failed} failed")
     table = make_report(suite, args.results, reps=args.reps)

@@ -167,6 +167,28 @@ def select_shard(runs: Sequence[Run], index: int, count: int) -> list[Run]:
     return list(runs[index::count])
 
 
+def select_runs(suite: Suite, algos: Sequence[str] = (), envs: Sequence[str] = ()) -> list[Run]:
+    """
+    The suite's runs, restricted to some of its algorithm entries and environments (to schedule long runs first, or
+    to finish one row of a table). Checked before anything runs: an unknown name is one line listing the suite's.
+
+    :param suite: the suite
+    :param algos: algorithm entry names of the suite; empty for all
+    :param envs: environment ids of the suite; empty for all
+    :return: the selected runs, in :func:`expand_runs` order
+    """
+    for given, known, option in (
+        (algos, [algo.name for algo in suite.algos], "--algos"),
+        (envs, [env.env_id for env in suite.envs], "--envs"),
+    ):
+        unknown = [name for name in given if name not in known]
+        if unknown:
+            raise ConfigError(f"{option}: {', '.join(unknown)} not in suite {suite.name}; it has {', '.join(known)}")
+    return [
+        run for run in expand_runs(suite) if (not algos or run.algo.name in algos) and (not envs or run.env.env_id in envs)
+    ]
+
+
 def is_complete(results_dir: str | Path, run: Run) -> bool:
     """
     :param results_dir: root of all results
@@ -262,6 +284,8 @@ def run_suite(
     jobs: int = 1,
     shard: tuple[int, int] = (0, 1),
     log: Callable[[str], None] | None = print,
+    algos: Sequence[str] = (),
+    envs: Sequence[str] = (),
 ) -> RunSummary:
     """
     Run every incomplete run of a suite (of one shard of it), ``jobs`` at a time.
@@ -271,10 +295,12 @@ def run_suite(
     :param jobs: parallel worker processes (each with one torch thread); 1 runs in this process
     :param shard: ``(i, n)``: run only every ``n``-th run starting at ``i``
     :param log: progress messages go here; ``None`` for silence
+    :param algos: run only these algorithm entries (empty: all)
+    :param envs: run only these environments (empty: all)
     :return: what was run, skipped and what failed
     """
     say = log or (lambda _: None)
-    runs = select_shard(expand_runs(suite), *shard)
+    runs = select_shard(select_runs(suite, algos, envs), *shard)
     check_runs(runs)
     summary = RunSummary()
     todo = []
