@@ -57,7 +57,7 @@ def run_speed(args: argparse.Namespace) -> int:
     :return: 0
     """
     entries = speed_entries()
-    names = [name.strip() for name in args.algos.split(",") if name.strip()]
+    names = _names(args.algos)
     unknown = [name for name in names if name not in entries]
     if unknown or not names:
         raise ConfigError(f"--algos: unknown {unknown or args.algos!r}; give a comma-separated list of {list(entries)}")
