@@ -80,7 +80,7 @@ class DDPG(AtomicSaveMixin, CriticWeightDecayMixin, ExplorationMixin):
         ``perturb_interval`` steps of that environment), so no environment's perturbation changes mid-episode;
         combines with ``action_noise`` or replaces it. ``predict()`` always uses the clean actor.
     :param fast: the fast mode (:mod:`sb3_ddpg_ext.ddpg.fast`): fused Adam, and the update's float32 matrix products
-        with bfloat16 internals (CPUs with AVX512-BF16 / AMX) or TF32 (CUDA GPUs) where the hardware runs them
+        with bfloat16 internals (CPUs where oneDNN runs them) or TF32 (CUDA GPUs) where the hardware runs them
         natively; every tensor stays float32. Numbers differ from the default (SB3's arithmetic, bit for bit) by
         rounding only.
     :param update_stats: log statistics of the updates (:mod:`sb3_ddpg_ext.diagnostics.update_stats`: Q, targets,

@@ -4,8 +4,9 @@ The fast mode (``DDPG(..., fast=True)``): changes that alter DDPG's numbers by r
 - PyTorch's fused Adam (one kernel per optimizer step instead of a chain of elementwise ops), for the actor and the
   critic, when their optimizer is Adam or AdamW.
 - During ``train()``, float32 matrix products computed with lower-precision internals, PyTorch's
-  ``torch.set_float32_matmul_precision("medium")``: bfloat16 products with float32 accumulation on a CPU with
-  AVX512-BF16 or AMX (oneDNN), TensorFloat-32 on a CUDA GPU of compute capability 8.0 or newer. Every tensor stays
+  ``torch.set_float32_matmul_precision("medium")``: bfloat16 products with float32 accumulation on a CPU where
+  PyTorch's oneDNN has such kernels (checked by a probe product, not by CPU flags: see :func:`native_fast_matmul`),
+  TensorFloat-32 on a CUDA GPU of compute capability 8.0 or newer. Every tensor stays
   float32 (parameters, activations, gradients, losses, targets, Adam's state); only the inputs of each product are
   rounded inside the kernel. Where the hardware has no such native path the fast mode keeps full-precision products
   and says so once. The previous setting is restored when ``train()`` returns, so nothing outside the update changes.
@@ -22,6 +23,7 @@ the same speed at 400-300 and less rounding (no bfloat16 activations or casts); 
 """
 
 import contextlib
+import functools
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -35,17 +37,44 @@ _SMALLEST_NORMAL = th.finfo(th.float32).tiny
 
 def native_fast_matmul(device: th.device) -> bool:
     """
-    Whether ``device`` runs float32 matrix products faster with lower-precision internals.
+    Whether ``device`` runs float32 matrix products with lower-precision internals under
+    ``torch.set_float32_matmul_precision("medium")``.
 
     :param device: A torch device
-    :return: True for a CPU with AVX512-BF16 or AMX tiles (bfloat16), or a CUDA GPU of compute capability >= 8.0 (TF32)
+    :return: For a CUDA GPU: compute capability >= 8.0 (TF32). For a CPU: whether a probe product actually comes out
+        rounded like a bfloat16 one (:func:`cpu_products_round`); CPU flags are not enough: oneDNN 3.12 took its
+        bfloat16 kernels on one AVX512-BF16 VM and kept float32 kernels (``brg_matmul:avx512_core``) on another
     """
     if device.type == "cuda":
         return th.cuda.get_device_capability(device) >= (8, 0)
     if device.type == "cpu":
-        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-        return any(bool(getattr(th.cpu, name, lambda: False)()) for name in checks)
+        return cpu_products_round()
     return False
+
+
+@functools.cache
+def cpu_products_round() -> bool:
+    """
+    Whether a float32 product on this CPU is rounded like a bfloat16 one at ``"medium"`` matmul precision: one
+    64 x 256 x 64 product at both precisions (microseconds, once per process); float32 kernels differ by ~1e-6
+    relative, bfloat16 inputs by ~1e-3 or more.
+
+    :return: True where PyTorch's oneDNN uses bfloat16 kernels for float32 products
+    """
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    if not any(bool(getattr(th.cpu, name, lambda: False)()) for name in checks):
+        return False
+    generator = th.Generator().manual_seed(0)
+    a, b = th.randn(64, 256, generator=generator), th.randn(256, 64, generator=generator)
+    previous = th.get_float32_matmul_precision()
+    try:
+        th.set_float32_matmul_precision("highest")
+        exact = a @ b
+        th.set_float32_matmul_precision("medium")
+        rounded = a @ b
+    finally:
+        th.set_float32_matmul_precision(previous)
+    return bool((rounded - exact).abs().max() > 1e-4 * exact.abs().max())
 
 
 def fast_policy_kwargs(policy_kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -76,8 +105,9 @@ class FastMatmul:
         native = native_fast_matmul(device) if native is None else native
         if enabled and not native:
             warnings.warn(
-                f"DDPG fast mode: {device} has no native bfloat16 (AVX512-BF16 / AMX on a CPU) or TF32 (CUDA >= 8.0) "
-                "matrix products; they stay in full float32 precision (fused Adam is still used).",
+                f"DDPG fast mode: {device} does not run float32 matrix products with bfloat16 (CPU, oneDNN) or TF32 "
+                "(CUDA >= 8.0) internals here; they stay in full float32 precision (fused Adam and the subnormal "
+                "flush are still used).",
                 stacklevel=3,
             )
         self.enabled = enabled and native
