@@ -17,10 +17,18 @@ from sb3_ddpg_ext import DDPG
 from sb3_ddpg_ext.benchmarking.arguments import add_bench_arguments, add_speed_arguments
 from sb3_ddpg_ext.benchmarking.cli_bench import run_bench, run_speed
 from sb3_ddpg_ext.benchmarking.report import best_returns, final_returns
-from sb3_ddpg_ext.benchmarking.runner import check_runs, expand_runs, parse_shard, run_paths, select_shard
+from sb3_ddpg_ext.benchmarking.runner import (
+    check_runs,
+    cpu_name,
+    expand_runs,
+    parse_shard,
+    run_paths,
+    select_shard,
+)
 from sb3_ddpg_ext.benchmarking.suite import load_suite
 from sb3_ddpg_ext.benchmarking.throughput import measure_speed
 from sb3_ddpg_ext.cli import main
+from sb3_ddpg_ext.ddpg.fast import cpu_products_round
 from sb3_ddpg_ext.experiment.config import build_run_spec
 from sb3_ddpg_ext.experiment.errors import ConfigError
 from sb3_ddpg_ext.experiment.hyperparams import merge_hyperparams
@@ -62,7 +70,11 @@ def test_run_writes_curves_table_and_markers(finished):
         assert frame["mean_return"].between(-3300, 0).all()
         assert (frame["std_return"] >= 0).all()
         assert frame["wall_time"].is_monotonic_increasing
-        assert path.with_name(path.stem + ".done.json").exists()
+        marker = json.loads(path.with_name(path.stem + ".done.json").read_text())
+        # the machine beside the numbers, and whether the fast mode's products would round to bfloat16 on it
+        assert marker["versions"]["cpu"] == cpu_name() and cpu_name() not in ("", "unknown")
+        assert marker["versions"]["cpu_products_round_to_bfloat16"] == str(cpu_products_round())
+    assert f"cpu {cpu_name()}" in (finished / "tiny" / "RESULTS_TABLE.md").read_text()
     table = (finished / "tiny" / "RESULTS_TABLE.md").read_text()
     assert "| sb3_ddpg |" in table and "| td3 |" in table
     assert "P(sb3_ddpg > algorithm)" in table and "best evaluation IQM" in table

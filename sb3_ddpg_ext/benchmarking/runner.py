@@ -32,6 +32,7 @@ import torch as th
 
 from sb3_ddpg_ext.benchmarking.suite import AlgoSpec, EnvSpec, Suite
 from sb3_ddpg_ext.common.save import atomic_write
+from sb3_ddpg_ext.ddpg.fast import cpu_products_round
 from sb3_ddpg_ext.experiment.config import ALGORITHMS, RunSpec, build_run_spec
 from sb3_ddpg_ext.experiment.errors import ConfigError
 from sb3_ddpg_ext.experiment.hyperparams import merge_hyperparams
@@ -205,6 +206,16 @@ def is_complete(results_dir: str | Path, run: Run) -> bool:
     return marker.get("config_hash") == run.config_hash()
 
 
+def cpu_name() -> str:
+    """The CPU's model name (Linux ``/proc/cpuinfo``), or ``platform.processor()`` elsewhere."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
 def versions() -> dict[str, str]:
     """Versions of what produced a result."""
     found = {
@@ -214,6 +225,9 @@ def versions() -> dict[str, str]:
         "gymnasium": gym.__version__,
         "numpy": np.__version__,
         "platform": platform.platform(),
+        "cpu": cpu_name(),
+        # what the fast mode does here: its float32 products round to bfloat16 only where oneDNN takes such kernels
+        "cpu_products_round_to_bfloat16": str(cpu_products_round()),
     }
     version_file = Path(__file__).resolve().parents[1] / "version.txt"
     if version_file.exists():
