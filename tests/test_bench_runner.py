@@ -333,6 +333,22 @@ def test_shipped_mujoco_suite_builds_the_papers_ddpg():
     assert float(last.weight.abs().max()) <= 3e-3
 
 
+def test_shipped_tuning_validation_suite_uses_rl_zoo_settings():
+    suite = load_suite(SUITES / "tuned_lunarlander.yml")
+    runs = expand_runs(suite)
+    check_runs(runs)
+    assert suite.seeds == (0, 1, 2, 3, 4)  # the study's trials used seeds 100 and 101
+    env = suite.envs[0]
+    # `default` is what `--hyperparams hyperparams/ddpg.yml` gives on this task, at the suite's budget
+    zoo = yaml.safe_load((SUITES.parents[1] / "hyperparams" / "ddpg.yml").read_text())["LunarLanderContinuous-v3"]
+    zoo = {key: value for key, value in zoo.items() if key not in ("n_timesteps", "policy")}
+    default = next(run for run in runs if run.algo.name == "default")
+    assert merge_hyperparams(env.hyperparams, default.algo.hyperparams) == zoo
+    sac = make_model(next(run for run in runs if run.algo.name == "sac").spec(), env.env_id)
+    assert sac.lr_schedule(1.0) == pytest.approx(7.3e-4) and sac.lr_schedule(0.5) == pytest.approx(3.65e-4)
+    assert sac.batch_size == 256 and sac.tau == 0.01 and sac.buffer_size == 1_000_000
+
+
 @pytest.mark.parametrize("name", ["exploration", "tuned_mountaincar", "tuned_pendulum", "fast", "fast_mountaincar"])
 def test_shipped_comparison_suites_check(name):
     suite = load_suite(SUITES / f"{name}.yml")
