@@ -299,7 +299,7 @@ def test_ddpg_ext_entry_takes_a_tuned_config_with_scheduled_noise(tmp_path):
         check_runs(expand_runs(load_suite(path)))
 
 
-@pytest.mark.parametrize("name", ["pendulum", "mountaincar", "lunarlander", "inverted_pendulum", "halfcheetah"])
+@pytest.mark.parametrize("name", ["pendulum", "mountaincar", "lunarlander", "inverted_pendulum"])
 def test_shipped_suites_load(name):
     suite = load_suite(SUITES / f"{name}.yml")
     assert suite.name == name and len(suite.seeds) >= 3  # the issue asks for 5 where time allows, at least 3
