@@ -61,6 +61,34 @@ def _build_schedule(schedule: ScheduleLike | None, owner: str) -> Callable[[floa
     return built
 
 
+class _ScheduledScale:
+    """
+    The schedule part the noises share: ``schedule`` (None: constant), the current multiplier ``scale``, and
+    ``update_progress`` to set it. Error messages name the concrete class.
+    """
+
+    schedule: Callable[[float], float] | None
+    _scale: float
+
+    def _init_schedule(self, schedule: ScheduleLike | None) -> None:
+        self.schedule = _build_schedule(schedule, type(self).__name__)
+        self._scale = 1.0 if self.schedule is None else _scale_value(self.schedule, 1.0, type(self).__name__)
+
+    @property
+    def scale(self) -> float:
+        """Current multiplier (1.0 without schedule)."""
+        return self._scale
+
+    def update_progress(self, progress_remaining: float) -> None:
+        """
+        Set the current scale from the schedule.
+
+        :param progress_remaining: 1 at the start of ``learn()``, 0 at its end
+        """
+        if self.schedule is not None:
+            self._scale = _scale_value(self.schedule, progress_remaining, type(self).__name__)
+
+
 def _check_mean_sigma(mean: ArrayLike, sigma: ArrayLike, owner: str) -> tuple[np.ndarray, np.ndarray]:
     # np.asarray keeps the caller's dtype (float32 arrays stay float32), so results match SB3's bit for bit
     mean_array = np.asarray(mean)
@@ -83,7 +111,7 @@ def _check_mean_sigma(mean: ArrayLike, sigma: ArrayLike, owner: str) -> tuple[np
     return mean_array, sigma_array
 
 
-class GaussianNoise(NormalActionNoise):
+class GaussianNoise(_ScheduledScale, NormalActionNoise):
     """
     A Gaussian action noise whose standard deviation follows a schedule:
     ``N(mean, (sigma * schedule(progress_remaining))^2)``.
@@ -105,27 +133,12 @@ class GaussianNoise(NormalActionNoise):
     ) -> None:
         mean_array, sigma_array = _check_mean_sigma(mean, sigma, "GaussianNoise")
         super().__init__(mean=mean_array, sigma=sigma_array, dtype=dtype)
-        self.schedule = _build_schedule(schedule, "GaussianNoise")
-        self._scale = 1.0 if self.schedule is None else _scale_value(self.schedule, 1.0, "GaussianNoise")
-
-    @property
-    def scale(self) -> float:
-        """Current multiplier of sigma (1.0 without schedule)."""
-        return self._scale
+        self._init_schedule(schedule)
 
     @property
     def sigma(self) -> np.ndarray:
         """Current (scheduled) standard deviation."""
         return self._sigma * self._scale
-
-    def update_progress(self, progress_remaining: float) -> None:
-        """
-        Set the current scale from the schedule.
-
-        :param progress_remaining: 1 at the start of ``learn()``, 0 at its end
-        """
-        if self.schedule is not None:
-            self._scale = _scale_value(self.schedule, progress_remaining, "GaussianNoise")
 
     def __call__(self) -> np.ndarray:
         sigma = self._sigma if self._scale == 1.0 else self._sigma * self._scale
@@ -135,7 +148,7 @@ class GaussianNoise(NormalActionNoise):
         return f"GaussianNoise(mean={self._mu}, sigma={self._sigma}, schedule={self.schedule!r}, scale={self._scale:g})"
 
 
-class OrnsteinUhlenbeckNoise(OrnsteinUhlenbeckActionNoise):
+class OrnsteinUhlenbeckNoise(_ScheduledScale, OrnsteinUhlenbeckActionNoise):
     """
     An Ornstein-Uhlenbeck action noise (temporally correlated) whose diffusion follows a schedule,
     discretised as SB3 does::
@@ -183,28 +196,13 @@ class OrnsteinUhlenbeckNoise(OrnsteinUhlenbeckActionNoise):
                     f"OrnsteinUhlenbeckNoise: initial_noise must be finite with mean's shape {mean_array.shape}, "
                     f"got {initial_noise!r}"
                 )
-        self.schedule = _build_schedule(schedule, "OrnsteinUhlenbeckNoise")
-        self._scale = 1.0 if self.schedule is None else _scale_value(self.schedule, 1.0, "OrnsteinUhlenbeckNoise")
+        self._init_schedule(schedule)
         super().__init__(mean=mean_array, sigma=sigma_array, theta=theta, dt=dt, initial_noise=initial_array, dtype=dtype)
-
-    @property
-    def scale(self) -> float:
-        """Current multiplier of sigma (1.0 without schedule)."""
-        return self._scale
 
     @property
     def sigma(self) -> np.ndarray:
         """Current (scheduled) diffusion scale."""
         return self._sigma * self._scale
-
-    def update_progress(self, progress_remaining: float) -> None:
-        """
-        Set the current scale from the schedule.
-
-        :param progress_remaining: 1 at the start of ``learn()``, 0 at its end
-        """
-        if self.schedule is not None:
-            self._scale = _scale_value(self.schedule, progress_remaining, "OrnsteinUhlenbeckNoise")
 
     def __call__(self) -> np.ndarray:
         sigma = self._sigma if self._scale == 1.0 else self._sigma * self._scale
@@ -224,7 +222,7 @@ class OrnsteinUhlenbeckNoise(OrnsteinUhlenbeckActionNoise):
         )
 
 
-class ScheduledNoise(ActionNoise):
+class ScheduledNoise(_ScheduledScale, ActionNoise):
     """
     Multiply the output of any SB3 ``ActionNoise`` (a user's own class included) by a schedule
     of ``progress_remaining``. ``reset()`` is forwarded to the wrapped noise.
@@ -246,15 +244,7 @@ class ScheduledNoise(ActionNoise):
             raise ValueError("ScheduledNoise: schedule is required (a number, string, mapping or callable)")
         super().__init__()
         self.noise = noise
-        built = _build_schedule(schedule, "ScheduledNoise")
-        assert built is not None
-        self.schedule = built
-        self._scale = _scale_value(self.schedule, 1.0, "ScheduledNoise")
-
-    @property
-    def scale(self) -> float:
-        """Current multiplier of the wrapped noise's output."""
-        return self._scale
+        self._init_schedule(schedule)
 
     def update_progress(self, progress_remaining: float) -> None:
         """
@@ -263,7 +253,7 @@ class ScheduledNoise(ActionNoise):
 
         :param progress_remaining: 1 at the start of ``learn()``, 0 at its end
         """
-        self._scale = _scale_value(self.schedule, progress_remaining, "ScheduledNoise")
+        super().update_progress(progress_remaining)
         update_noise_progress(self.noise, progress_remaining)
 
     def reset(self) -> None:
