@@ -232,6 +232,9 @@ def test_bad_input_names_file_key_and_allowed(tmp_path):
     with pytest.raises(ConfigError, match=r"cannot open storage 'postgresql://tuner:\*\*\*@127\.0\.0\.1:1/optuna'"):
         open_storage("postgresql://tuner:secret@127.0.0.1:1/optuna")
     assert main(["tune", "--study", str(write_study(tmp_path, "ok")), "--storage", "sqlite:////no/such/dir/x.db"]) == 2
+    # reading a study that was never run names the missing file and creates none
+    assert main(["best", "--study", str(write_study(tmp_path, "never")), "--out", str(tmp_path / "best.yml")]) == 2
+    assert not (tmp_path / "never.db").exists() and not (tmp_path / "best.yml").exists()
 
 
 def _free_port() -> int:

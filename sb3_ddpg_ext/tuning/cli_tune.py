@@ -159,7 +159,7 @@ def run_best(args: argparse.Namespace) -> int:
     if not storage or not name:
         raise ConfigError("give --storage and --study-name, or --study with a study file")
     try:
-        study = optuna.load_study(study_name=name, storage=open_storage(storage))
+        study = optuna.load_study(study_name=name, storage=open_storage(storage, must_exist=True))
     except KeyError as error:
         raise ConfigError(f"no study named '{name}' in storage {storage!r}") from error
     env_id, hyperparams, trial = best_hyperparams(study)

@@ -93,20 +93,23 @@ def _with_installed_postgres_driver(url: str) -> str:
     return url
 
 
-def open_storage(url: str) -> optuna.storages.BaseStorage:
+def open_storage(url: str, must_exist: bool = False) -> optuna.storages.BaseStorage:
     """
     Open an Optuna storage, with heartbeats for relational databases so that a killed worker's trial is failed.
 
     :param url: Storage URL (``sqlite:///file.db``, ``postgresql://user@host:port/db``, ...)
+    :param must_exist: Refuse to create a SQLite file that is not there (for reading a study)
     :return: The storage
     :raises ConfigError: when the URL is malformed or the database cannot be reached
     """
     if not isinstance(url, str) or "://" not in url:
         raise ConfigError(f"storage {url!r} is not a storage URL; expected e.g. sqlite:///study.db or postgresql://...")
     if url.startswith("sqlite:///"):
-        folder = pathlib.Path(url[len("sqlite:///") :]).parent
-        if not folder.is_dir():
-            raise ConfigError(f"storage {url!r}: folder '{folder}' does not exist")
+        path = pathlib.Path(url[len("sqlite:///") :])
+        if not path.parent.is_dir():
+            raise ConfigError(f"storage {url!r}: folder '{path.parent}' does not exist")
+        if must_exist and not path.is_file():
+            raise ConfigError(f"storage {url!r}: no such database file; run 'sb3-ddpg tune' first, or give --storage")
     given, url = url, _with_installed_postgres_driver(url)
     engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
