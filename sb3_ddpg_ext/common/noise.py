@@ -25,7 +25,7 @@ from stable_baselines3.common.noise import (
     VectorizedActionNoise,
 )
 
-from sb3_ddpg_ext.common.schedules import check_schedule, make_schedule
+from sb3_ddpg_ext.common.schedules import check_schedule, make_schedule, schedule_value
 
 __all__ = [
     "ACTION_NOISE_TYPES",
@@ -37,20 +37,6 @@ __all__ = [
 ]
 
 ScheduleLike = float | str | dict[str, Any] | Callable[[float], float]
-
-
-def _scale_value(schedule: Callable[[float], float], progress_remaining: float, owner: str) -> float:
-    value = schedule(progress_remaining)
-    try:
-        scale = float(value)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"{owner}: schedule {schedule!r} returned {value!r}, expected a number") from e
-    if not math.isfinite(scale) or scale < 0:
-        raise ValueError(
-            f"{owner}: schedule {schedule!r} returned {value!r} at progress_remaining={progress_remaining}; "
-            "the noise scale must be finite and >= 0"
-        )
-    return scale
 
 
 def _build_schedule(schedule: ScheduleLike | None, owner: str) -> Callable[[float], float] | None:
@@ -72,7 +58,7 @@ class _ScheduledScale:
 
     def _init_schedule(self, schedule: ScheduleLike | None) -> None:
         self.schedule = _build_schedule(schedule, type(self).__name__)
-        self._scale = 1.0 if self.schedule is None else _scale_value(self.schedule, 1.0, type(self).__name__)
+        self._scale = 1.0 if self.schedule is None else schedule_value(self.schedule, 1.0, f"{type(self).__name__} schedule")
 
     @property
     def scale(self) -> float:
@@ -86,7 +72,7 @@ class _ScheduledScale:
         :param progress_remaining: 1 at the start of ``learn()``, 0 at its end
         """
         if self.schedule is not None:
-            self._scale = _scale_value(self.schedule, progress_remaining, type(self).__name__)
+            self._scale = schedule_value(self.schedule, progress_remaining, f"{type(self).__name__} schedule")
 
 
 def _check_mean_sigma(mean: ArrayLike, sigma: ArrayLike, owner: str) -> tuple[np.ndarray, np.ndarray]:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sb3_ddpg_ext.common.schedules import check_schedule, make_schedule
+from sb3_ddpg_ext.common.schedules import check_schedule, make_schedule, schedule_value
 
 __all__ = ["AdaptiveParamNoise", "PerturbedActors", "is_normalization_layer"]
 
@@ -104,22 +104,8 @@ class AdaptiveParamNoise:
         self.perturb_interval = None if perturb_interval is None else _check_interval(perturb_interval, "perturb_interval")
         self.schedule = None if schedule is None else check_schedule(make_schedule(schedule), "AdaptiveParamNoise schedule")
         self.current_stddev = self.initial_stddev
-        self.scale = 1.0 if self.schedule is None else self._schedule_value(1.0)
+        self.scale = 1.0 if self.schedule is None else schedule_value(self.schedule, 1.0, "AdaptiveParamNoise schedule")
         self.last_distance: float | None = None
-
-    def _schedule_value(self, progress_remaining: float) -> float:
-        assert self.schedule is not None
-        value = self.schedule(progress_remaining)
-        try:
-            scale = float(value)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"AdaptiveParamNoise: schedule {self.schedule!r} returned {value!r}, expected a number") from e
-        if not math.isfinite(scale) or scale < 0:
-            raise ValueError(
-                f"AdaptiveParamNoise: schedule {self.schedule!r} returned {value!r} at "
-                f"progress_remaining={progress_remaining}; values must be finite and >= 0"
-            )
-        return scale
 
     @property
     def desired_stddev(self) -> float:
@@ -133,7 +119,7 @@ class AdaptiveParamNoise:
         :param progress_remaining: 1 at the start of ``learn()``, 0 at its end
         """
         if self.schedule is not None:
-            self.scale = self._schedule_value(progress_remaining)
+            self.scale = schedule_value(self.schedule, progress_remaining, "AdaptiveParamNoise schedule")
 
     @torch.no_grad()
     def perturb(self, actor: nn.Module, perturbed_actor: nn.Module) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "Schedule",
     "check_schedule",
     "make_schedule",
+    "schedule_value",
 ]
 
 
@@ -278,10 +279,33 @@ def make_schedule(value: float | str | Mapping[str, Any] | Callable[[float], flo
     )
 
 
+def schedule_value(schedule: Callable[[float], float], progress_remaining: float, name: str = "schedule") -> float:
+    """
+    Evaluate a schedule and check that its value is a finite, non-negative number.
+
+    :param schedule: the schedule
+    :param progress_remaining: 1 at the start of ``learn()``, 0 at its end
+    :param name: its name, used in the error message
+    :return: the value as a float
+    :raises ValueError: if the value is negative, non-finite or not a number
+    """
+    value = schedule(progress_remaining)
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name} {schedule!r} returned {value!r} at progress_remaining={progress_remaining}") from e
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(
+            f"{name} {schedule!r} returned {value!r} at progress_remaining={progress_remaining}; "
+            "values must be finite and >= 0"
+        )
+    return number
+
+
 def check_schedule(schedule: Callable[[float], float], name: str = "schedule") -> Callable[[float], float]:
     """
     Evaluate a schedule at ``progress_remaining`` = 1, 0.5 and 0, before training starts,
-    and check that every value is a finite, non-negative number.
+    and check that every value is a finite, non-negative number (:func:`schedule_value`).
 
     :param schedule: the schedule to check
     :param name: its name, used in the error message
@@ -291,14 +315,5 @@ def check_schedule(schedule: Callable[[float], float], name: str = "schedule") -
     if not callable(schedule):
         raise ValueError(f"{name} must be callable, got {schedule!r}")
     for progress_remaining in (1.0, 0.5, 0.0):
-        value = schedule(progress_remaining)
-        try:
-            number = float(value)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"{name} {schedule!r} returned {value!r} at progress_remaining={progress_remaining}") from e
-        if not math.isfinite(number) or number < 0:
-            raise ValueError(
-                f"{name} {schedule!r} returned {value!r} at progress_remaining={progress_remaining}; "
-                "values must be finite and >= 0"
-            )
+        schedule_value(schedule, progress_remaining, name)
     return schedule
