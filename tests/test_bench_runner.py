@@ -349,6 +349,23 @@ def test_shipped_tuning_validation_suite_uses_rl_zoo_settings():
     assert sac.batch_size == 256 and sac.tau == 0.01 and sac.buffer_size == 1_000_000
 
 
+def test_shipped_tuned_configuration_is_the_validated_best_trial():
+    # hyperparams/ddpg_tuned.yml, the study's exported best trial and the validation suite's `tuned` entry must be one
+    # configuration (the study trained in the fast mode; what is shipped and validated is the exact mode)
+    root = SUITES.parents[1]
+    shipped = yaml.safe_load((root / "hyperparams" / "ddpg_tuned.yml").read_text())["LunarLanderContinuous-v3"]
+    best = yaml.safe_load((root / "tuning" / "results" / "lunarlander" / "best.yml").read_text())
+    best = best["LunarLanderContinuous-v3"]
+    assert best.pop("fast") is True and shipped == best
+    suite = load_suite(SUITES / "tuned_lunarlander.yml")
+    assert suite.reference == "tuned"
+    tuned = next(run for run in expand_runs(suite) if run.algo.name == "tuned")
+    assert tuned.hyperparams == {key: value for key, value in shipped.items() if key not in ("n_timesteps", "policy")}
+    assert suite.envs[0].n_timesteps == shipped["n_timesteps"]  # the noise schedule was tuned over this budget
+    model = make_model(tuned.spec(), suite.envs[0].env_id)
+    assert model.train_freq.frequency == 4 and model.gradient_steps == -1 and model.batch_size == 256
+
+
 @pytest.mark.parametrize("name", ["exploration", "tuned_mountaincar", "tuned_pendulum", "fast", "fast_mountaincar"])
 def test_shipped_comparison_suites_check(name):
     suite = load_suite(SUITES / f"{name}.yml")
