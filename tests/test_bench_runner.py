@@ -356,6 +356,11 @@ def test_shipped_tuned_configuration_is_the_validated_best_trial():
     shipped = yaml.safe_load((root / "hyperparams" / "ddpg_tuned.yml").read_text())["LunarLanderContinuous-v3"]
     best = yaml.safe_load((root / "tuning" / "results" / "lunarlander" / "best.yml").read_text())
     best = best["LunarLanderContinuous-v3"]
+    recheck = load_suite(SUITES / "lunarlander_recheck.yml")  # `sb3-ddpg best --recheck-suite` on the same study
+    trained = {key: value for key, value in best.items() if key not in ("n_timesteps", "policy")}
+    assert recheck.reference == "trial_68" and recheck.algos[0].hyperparams == trained
+    assert recheck.envs[0].n_timesteps == best["n_timesteps"]
+    assert not set(recheck.seeds) & {100, 101, 0, 1, 2, 3, 4}  # neither the study's nor the validation's seeds
     assert best.pop("fast") is True and shipped == best
     suite = load_suite(SUITES / "tuned_lunarlander.yml")
     assert suite.reference == "tuned"

@@ -18,6 +18,7 @@ import yaml
 from optuna.trial import FixedTrial, TrialState
 
 from sb3_ddpg_ext import DDPG
+from sb3_ddpg_ext.benchmarking.suite import load_suite
 from sb3_ddpg_ext.cli import main
 from sb3_ddpg_ext.common.noise import GaussianNoise, OrnsteinUhlenbeckNoise
 from sb3_ddpg_ext.common.param_noise import AdaptiveParamNoise
@@ -182,6 +183,35 @@ def test_tune_resumes_to_budget_and_best_writes_config_plots_csv(tmp_path, capsy
     csv = (plots / "trials.csv").read_text().splitlines()
     assert len(csv) == 5 and "value" in csv[0]
     assert not list(tmp_path.rglob(".*.tmp*"))  # atomic writes leave no temporary file
+
+
+def test_best_writes_a_recheck_suite_that_bench_runs_on_new_seeds(tmp_path, capsys):
+    study_file = write_study(tmp_path, "pick", n_trials=3, base_seed=7)
+    assert main(["tune", "--study", str(study_file)]) == 0
+    trials = optuna.load_study(study_name="pick", storage=f"sqlite:///{tmp_path / 'pick.db'}").trials
+    top = sorted(trials, key=lambda trial: trial.value, reverse=True)[:2]
+    suite_file = tmp_path / "pick_recheck.yml"
+    argv = ["best", "--study", str(study_file), "--out", str(tmp_path / "best.yml"), "--recheck-suite", str(suite_file)]
+    assert main([*argv, "--top", "2", "--recheck-seeds", "2"]) == 0
+    suite = load_suite(suite_file)
+    # the two best trials, as the study trained them, on seeds after the study's (7), with the study's evaluation
+    assert [algo.name for algo in suite.algos] == [f"trial_{trial.number}" for trial in top]
+    assert suite.reference == f"trial_{top[0].number}" and suite.seeds == (8, 9)
+    assert [algo.hyperparams for algo in suite.algos] == [trial.user_attrs["hyperparams"] for trial in top]
+    env = suite.envs[0]
+    assert (env.env_id, env.n_timesteps, env.eval_freq, env.n_eval_episodes) == ("Pendulum-v1", 400, 200, 1)
+    results = tmp_path / "results"
+    assert main(["bench", "--suite", str(suite_file), "--results", str(results)]) == 0
+    table = (results / "pick_recheck" / "RESULTS_TABLE.md").read_text()
+    assert f"| trial_{top[1].number} |" in table and "4/4 runs complete" in table
+    # the suite needs the study file's settings: with a bare storage URL it is refused before anything is written
+    bare = ["best", "--storage", f"sqlite:///{tmp_path / 'pick.db'}", "--study-name", "pick", "--out", str(tmp_path / "b.yml")]
+    capsys.readouterr()
+    assert main([*bare, "--recheck-suite", str(tmp_path / "other.yml")]) == 2
+    assert main([*argv, "--top", "0"]) == 2
+    errors = capsys.readouterr().err
+    assert "--recheck-suite needs --study" in errors and "--top and --recheck-seeds must be >= 1, got 0 and 3" in errors
+    assert not (tmp_path / "b.yml").exists() and not (tmp_path / "other.yml").exists()
 
 
 def test_failing_trial_is_recorded_and_study_goes_on(tmp_path, capsys):

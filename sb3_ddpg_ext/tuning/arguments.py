@@ -39,3 +39,9 @@ def add_best_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="hyperparameter YAML to write (keyed by env id, RL Zoo style)")
     parser.add_argument("--plots-dir", help="folder for the PNG plots (default: no plots)")
     parser.add_argument("--csv", help="trials CSV to write (default: <plots-dir>/trials.csv when --plots-dir is given)")
+    parser.add_argument(
+        "--recheck-suite",
+        help="also write a `sb3-ddpg bench` suite that re-runs the --top best trials on seeds no trial used (needs --study)",
+    )
+    parser.add_argument("--top", type=int, default=5, help="trials in the --recheck-suite (default: 5)")
+    parser.add_argument("--recheck-seeds", type=int, default=3, help="seeds per trial in the --recheck-suite (default: 3)")

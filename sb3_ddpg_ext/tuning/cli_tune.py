@@ -18,6 +18,7 @@ import optuna
 import yaml
 from optuna.trial import FrozenTrial, TrialState
 
+from sb3_ddpg_ext.benchmarking.suite import parse_suite
 from sb3_ddpg_ext.common.save import atomic_path, atomic_write
 from sb3_ddpg_ext.experiment.config import build_run_spec
 from sb3_ddpg_ext.experiment.errors import ConfigError
@@ -25,7 +26,7 @@ from sb3_ddpg_ext.experiment.hyperparams import merge_hyperparams
 from sb3_ddpg_ext.experiment.plots import save_figure
 from sb3_ddpg_ext.tuning.objective import ALGOS
 from sb3_ddpg_ext.tuning.study import create_study, n_budgeted, open_storage, run_study
-from sb3_ddpg_ext.tuning.study_file import load_study_config
+from sb3_ddpg_ext.tuning.study_file import StudyConfig, load_study_config
 
 
 def _trial_line(study: optuna.Study, trial: FrozenTrial, n_trials: int, started: float) -> str:
@@ -101,6 +102,44 @@ def best_hyperparams(study: optuna.Study) -> tuple[str, dict[str, Any], FrozenTr
     return config.get("env_id", "env"), {key: value for key, value in hyperparams.items() if value is not None}, trial
 
 
+def recheck_suite(study: optuna.Study, config: StudyConfig, top: int, n_seeds: int) -> dict[str, Any]:
+    """
+    A benchmark suite that re-runs a study's best trials on new seeds, with the study's budget and evaluation: the
+    maximum of many noisy trial scores is biased upwards, and a re-check on seeds no trial used tells which of the
+    leading configurations is better (``sb3-ddpg bench --suite`` runs it, resumably, with confidence intervals).
+
+    :param study: A study made by ``sb3-ddpg tune`` from ``config``
+    :param config: The study file's settings (budget, evaluation, the seeds its trials used)
+    :param top: How many of the best completed trials to re-run (>= 1)
+    :param n_seeds: Seeds per trial (>= 1), the ones after the study's (``base_seed + seeds``, ...)
+    :return: The suite as a YAML-ready mapping, checked by the suite parser
+    """
+    completed = [trial for trial in study.trials if trial.state == TrialState.COMPLETE]
+    if not completed:
+        raise ConfigError(f"study '{study.study_name}' has no completed trial yet")
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    best = sorted(completed, key=lambda trial: float(trial.value or 0.0), reverse=maximize)[:top]  # complete: has a value
+    first_seed = config.base_seed + config.seeds
+    data = {
+        "name": f"{config.name}_recheck",
+        "reference": f"trial_{best[0].number}",
+        "algos": {
+            f"trial_{trial.number}": {"algo": ALGOS[config.algo], "hyperparams": trial.user_attrs["hyperparams"]}
+            for trial in best
+        },
+        "envs": {
+            config.env_id: {
+                "n_timesteps": config.n_timesteps,
+                "eval_freq": config.eval_freq,
+                "n_eval_episodes": config.n_eval_episodes,
+            }
+        },
+        "seeds": list(range(first_seed, first_seed + n_seeds)),
+    }
+    parse_suite(data, "--recheck-suite")
+    return data
+
+
 def _save_plot(plot: Any, path: pathlib.Path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
@@ -153,20 +192,25 @@ def run_best(args: argparse.Namespace) -> int:
     :return: Exit status
     """
     storage, name = args.storage, args.study_name
+    config = None
     if args.study:
         config = load_study_config(args.study)
         storage, name = storage or config.storage or config.default_storage(), name or config.name
     if not storage or not name:
         raise ConfigError("give --storage and --study-name, or --study with a study file")
+    if args.recheck_suite and config is None:
+        raise ConfigError("--recheck-suite needs --study: the study file gives the budget, evaluation and seeds")
+    if args.top < 1 or args.recheck_seeds < 1:
+        raise ConfigError(f"--top and --recheck-seeds must be >= 1, got {args.top} and {args.recheck_seeds}")
     try:
         study = optuna.load_study(study_name=name, storage=open_storage(storage, must_exist=True))
     except KeyError as error:
         raise ConfigError(f"no study named '{name}' in storage {storage!r}") from error
     env_id, hyperparams, trial = best_hyperparams(study)
+    command = f"#   sb3-ddpg best {shlex.join(sys.argv[2:]) if sys.argv[1:2] == ['best'] else ''}\n"
     header = (
         f"# Best trial {trial.number} of study '{name}' (value {trial.value:.2f}, "
-        f"{len(study.trials)} trials), written {datetime.date.today().isoformat()} by:\n"
-        f"#   sb3-ddpg best {shlex.join(sys.argv[2:]) if sys.argv[1:2] == ['best'] else ''}\n"
+        f"{len(study.trials)} trials), written {datetime.date.today().isoformat()} by:\n{command}"
         f"# Train with: sb3-ddpg train --env {env_id} --hyperparams {args.out}\n"
     )
     text = header + yaml.safe_dump({env_id: hyperparams}, sort_keys=False, default_flow_style=None)
@@ -181,4 +225,15 @@ def run_best(args: argparse.Namespace) -> int:
     if args.plots_dir:
         for path in write_plots(study, args.plots_dir):
             print(f"wrote {path}")
+    if args.recheck_suite and config is not None:
+        suite = recheck_suite(study, config, args.top, args.recheck_seeds)
+        text = (
+            f"# The {len(suite['algos'])} best trials of study '{name}' on seeds no trial used, with the study's budget"
+            f" and evaluation, written {datetime.date.today().isoformat()} by:\n{command}"
+            f"# Run: sb3-ddpg bench --suite {args.recheck_suite} --jobs 2\n"
+            "# Then validate the winner on yet other seeds: choosing it on these seeds biases these seeds' scores.\n"
+        )
+        text += yaml.safe_dump(suite, sort_keys=False, default_flow_style=None)
+        atomic_write(args.recheck_suite, lambda file: file.write(text), mode="w")
+        print(f"wrote {args.recheck_suite}: trials {', '.join(suite['algos'])}, seeds {suite['seeds']}")
     return 0
