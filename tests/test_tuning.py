@@ -187,16 +187,16 @@ def test_tune_resumes_to_budget_and_best_writes_config_plots_csv(tmp_path, capsy
 
 def test_best_writes_a_recheck_suite_that_bench_runs_on_new_seeds(tmp_path, capsys):
     study_file = write_study(tmp_path, "pick", n_trials=3, base_seed=7)
-    assert main(["tune", "--study", str(study_file)]) == 0
+    assert main(["tune", "--study", str(study_file), "--seeds", "2"]) == 0  # trials use seeds 7 and 8
     trials = optuna.load_study(study_name="pick", storage=f"sqlite:///{tmp_path / 'pick.db'}").trials
     top = sorted(trials, key=lambda trial: trial.value, reverse=True)[:2]
     suite_file = tmp_path / "pick_recheck.yml"
     argv = ["best", "--study", str(study_file), "--out", str(tmp_path / "best.yml"), "--recheck-suite", str(suite_file)]
     assert main([*argv, "--top", "2", "--recheck-seeds", "2"]) == 0
     suite = load_suite(suite_file)
-    # the two best trials, as the study trained them, on seeds after the study's (7), with the study's evaluation
+    # the two best trials, as the study trained them, on seeds after every seed a trial used, with its evaluation
     assert [algo.name for algo in suite.algos] == [f"trial_{trial.number}" for trial in top]
-    assert suite.reference == f"trial_{top[0].number}" and suite.seeds == (8, 9)
+    assert suite.reference == f"trial_{top[0].number}" and suite.seeds == (9, 10)
     assert [algo.hyperparams for algo in suite.algos] == [trial.user_attrs["hyperparams"] for trial in top]
     env = suite.envs[0]
     assert (env.env_id, env.n_timesteps, env.eval_freq, env.n_eval_episodes) == ("Pendulum-v1", 400, 200, 1)

@@ -111,7 +111,7 @@ def recheck_suite(study: optuna.Study, config: StudyConfig, top: int, n_seeds: i
     :param study: A study made by ``sb3-ddpg tune`` from ``config``
     :param config: The study file's settings (budget, evaluation, the seeds its trials used)
     :param top: How many of the best completed trials to re-run (>= 1)
-    :param n_seeds: Seeds per trial (>= 1), the ones after the study's (``base_seed + seeds``, ...)
+    :param n_seeds: Seeds per trial (>= 1), the ones after every seed a trial used
     :return: The suite as a YAML-ready mapping, checked by the suite parser
     """
     completed = [trial for trial in study.trials if trial.state == TrialState.COMPLETE]
@@ -119,7 +119,9 @@ def recheck_suite(study: optuna.Study, config: StudyConfig, top: int, n_seeds: i
         raise ConfigError(f"study '{study.study_name}' has no completed trial yet")
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     best = sorted(completed, key=lambda trial: float(trial.value or 0.0), reverse=maximize)[:top]  # complete: has a value
-    first_seed = config.base_seed + config.seeds
+    # after every seed a trial used (`tune --seeds K` may have overridden the file's count)
+    used = max([config.seeds, *(len(trial.user_attrs.get("seed_scores", ())) for trial in study.trials)])
+    first_seed = config.base_seed + used
     data = {
         "name": f"{config.name}_recheck",
         "reference": f"trial_{best[0].number}",
