@@ -6,7 +6,9 @@ and evaluation protocol as ``sb3-ddpg train`` and tuning trials). It writes its 
 ``<results_dir>/<suite>/<env>/<algo>/seed_<k>.csv`` (the experiment layer's CSV: ``step, mean_return, std_return,
 wall_time``), replaced atomically after every evaluation, and when it finishes a marker
 ``seed_<k>.done.json`` (wall time, versions, the exact configuration). A run is complete when its
-marker exists and matches the suite's current configuration; complete runs are skipped, others redone.
+marker exists and matches the suite's current configuration; complete runs are skipped. A run that was killed goes on
+from its last evaluation: each run keeps a checkpoint in ``seed_<k>.resume/`` until it completes
+(:mod:`sb3_ddpg_ext.experiment.checkpoint`), and its marker lists the steps it resumed from.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import torch as th
 from sb3_ddpg_ext.benchmarking.suite import AlgoSpec, EnvSpec, Suite
 from sb3_ddpg_ext.common.save import atomic_write
 from sb3_ddpg_ext.ddpg.fast import cpu_products_round
+from sb3_ddpg_ext.experiment.checkpoint import checkpoint_step
 from sb3_ddpg_ext.experiment.config import ALGORITHMS, RunSpec, build_run_spec
 from sb3_ddpg_ext.experiment.errors import ConfigError
 from sb3_ddpg_ext.experiment.hyperparams import merge_hyperparams
@@ -115,6 +118,16 @@ def run_paths(results_dir: str | Path, run: Run) -> tuple[Path, Path]:
     """
     folder = Path(results_dir) / run.suite / env_dirname(run.env.env_id) / run.algo.name
     return folder / f"seed_{run.seed}.csv", folder / f"seed_{run.seed}.done.json"
+
+
+def checkpoint_dir(results_dir: str | Path, run: Run) -> Path:
+    """
+    :param results_dir: root of all results
+    :param run: the run
+    :return: the folder of the run's checkpoint while it trains, beside its CSV
+    """
+    csv_path = run_paths(results_dir, run)[0]
+    return csv_path.with_name(f"{csv_path.stem}.resume")
 
 
 def diagnostics_dir(results_dir: str | Path, run: Run) -> Path:
@@ -262,15 +275,21 @@ def execute_run(entry: Run, results_dir: str | Path) -> float:
     if done_path.exists():
         done_path.unlink()
     folder = diagnostics_dir(results_dir, entry)
-    shutil.rmtree(folder, ignore_errors=True)  # an unfinished attempt's files
+    shutil.rmtree(folder, ignore_errors=True)  # an unfinished attempt's files (a resumed run rewrites its records)
     result = run_experiment(
-        entry.spec(), entry.env.eval_freq, entry.env.n_eval_episodes, csv_path=csv_path, diagnostics_dir=folder
+        entry.spec(),
+        entry.env.eval_freq,
+        entry.env.n_eval_episodes,
+        csv_path=csv_path,
+        diagnostics_dir=folder,
+        checkpoint_dir=checkpoint_dir(results_dir, entry),
     )
     marker = {
         "run": entry.label,
         "config": entry.config(),
         "config_hash": entry.config_hash(),
         "wall_time_s": round(result.wall_time_s, 3),
+        "resumed_from": result.resumed_from,
         "torch_threads": th.get_num_threads(),
         "versions": versions(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -336,7 +355,8 @@ def run_suite(
 
     if jobs <= 1:
         for run in todo:
-            say(f"start {run.label}")
+            step = checkpoint_step(checkpoint_dir(results_dir, run))
+            say(f"start {run.label}" + ("" if step is None else f" (resuming from step {step})"))
             record(*_execute_safely(run, str(results_dir)))
     elif todo:
         # spawn, not fork: forking a process that already runs torch's thread pools can hang.

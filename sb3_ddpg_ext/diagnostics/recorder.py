@@ -53,6 +53,18 @@ class Diagnostics:
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
 
+    def restore(self, value_rows: list[tuple[Any, ...]], probe_steps: list[int], probe_actions: list[np.ndarray]) -> None:
+        """
+        Continue the records of a resumed run (:mod:`sb3_ddpg_ext.experiment.checkpoint`) and rewrite the files.
+
+        :param value_rows: The value rows so far
+        :param probe_steps: The probe steps so far
+        :param probe_actions: The probe actions so far
+        """
+        self.value_rows, self.probe_steps, self.probe_actions = list(value_rows), list(probe_steps), list(probe_actions)
+        if self.out_dir is not None and self.value_rows:
+            self._write()
+
     def episode_recorder(self, training_env: VecEnv | None) -> EpisodeRecorder:
         """A fresh recorder for one evaluation's episodes (``evaluate_policy``'s callback)."""
         return EpisodeRecorder(reward_scale_of(training_env))
@@ -123,12 +135,22 @@ class ProgressCSV(BaseCallback):
     ``tensorboard_log`` say.
 
     :param path: The CSV file
+    :param head: Rows logged before a resumed run's checkpoint; they are written back before this attempt's rows
+        when training ends
     """
 
-    def __init__(self, path: str | pathlib.Path):
+    def __init__(self, path: str | pathlib.Path, head: list[dict[str, str]] | None = None):
         super().__init__(verbose=0)
         self.path = pathlib.Path(path)
+        self.head = [] if head is None else list(head)
         self._output: CSVOutputFormat | None = None
+
+    def rows(self) -> list[dict[str, str]]:
+        """The rows logged so far, a resumed run's earlier rows first."""
+        if not self.path.exists():
+            return list(self.head)
+        with open(self.path, newline="") as file:
+            return self.head + list(csv.DictReader(file))
 
     def _on_training_start(self) -> None:
         if self._output is None:
@@ -145,6 +167,26 @@ class ProgressCSV(BaseCallback):
             self.model.logger.output_formats.remove(self._output)
             self._output.close()
             self._output = None
+            if self.head:
+                write_rows(self.path, self.rows())
+
+
+def write_rows(path: str | pathlib.Path, rows: list[dict[str, str]]) -> None:
+    """
+    Write rows with possibly different keys as one CSV (columns in order of first appearance; a missing value is
+    empty, as in SB3's ``progress.csv``), atomically.
+
+    :param path: The CSV file
+    :param rows: The rows
+    """
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+
+    def write(file: Any) -> None:
+        writer = csv.DictWriter(file, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+    atomic_write(path, write, mode="w")
 
 
 def read_progress(path: str | pathlib.Path) -> dict[str, np.ndarray]:

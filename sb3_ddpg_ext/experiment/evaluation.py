@@ -118,7 +118,8 @@ class PeriodicEvaluation(BaseCallback):
         self.start_time = 0.0
         self.next_eval = 0
         self.stopped = False
-        self._best = -np.inf
+        self.best = -np.inf
+        self._restored = False
 
     def evaluate(self) -> bool:
         """Run one evaluation, record and write it; return False when ``on_evaluation`` asks to stop."""
@@ -133,18 +134,32 @@ class PeriodicEvaluation(BaseCallback):
         self.next_eval = (self.num_timesteps // self.eval_freq + 1) * self.eval_freq
         if self.csv_path is not None:
             write_curve(self.csv_path, self.rows)
-        if self.best_model_path is not None and mean > self._best:
-            self._best = mean
-            with atomic_path(self.best_model_path) as tmp:
-                self.model.save(tmp)
+        if mean > self.best:
+            self.best = mean
+            if self.best_model_path is not None:
+                with atomic_path(self.best_model_path) as tmp:
+                    self.model.save(tmp)
         if self.on_evaluation is not None and not self.on_evaluation(self.num_timesteps, returns):
             self.stopped = True
         return not self.stopped
 
+    def restore(self, rows: list[tuple[int, float, float, float]], best: float) -> None:
+        """
+        Continue the records of a resumed run (:mod:`sb3_ddpg_ext.experiment.checkpoint`): its wall times go on from
+        the last row's.
+
+        :param rows: The evaluation rows so far
+        :param best: The best mean return so far
+        """
+        self.rows, self.best = list(rows), best
+        self.next_eval = (rows[-1][0] // self.eval_freq + 1) * self.eval_freq
+        self._restored = True
+
     def _on_training_start(self) -> None:
-        self.start_time = time.perf_counter()
-        if not self.rows or self.rows[-1][0] != self.num_timesteps:
+        self.start_time = time.perf_counter() - (self.rows[-1][3] if self.rows else 0.0)
+        if not self._restored and (not self.rows or self.rows[-1][0] != self.num_timesteps):
             self.evaluate()
+        self._restored = False
 
     def _on_step(self) -> bool:
         if self.stopped:

@@ -5,12 +5,14 @@ the periodic evaluation (:mod:`sb3_ddpg_ext.experiment.evaluation`) and, when as
 A run folder holds ``config.yml`` (written before training; it works as ``--hyperparams``), ``evaluations.csv``,
 ``model.zip``, ``best/best_model.zip``, ``monitor/`` CSVs, ``tb/`` (tensorboard, unless the hyperparameters say
 otherwise), ``vecnormalize.pkl`` when observations are normalized, ``summary.json`` and, when asked,
-``diagnostics/`` (:mod:`sb3_ddpg_ext.diagnostics.recorder`).
+``diagnostics/`` (:mod:`sb3_ddpg_ext.diagnostics.recorder`). A run given a checkpoint folder resumes from it
+(:mod:`sb3_ddpg_ext.experiment.checkpoint`).
 """
 
 import dataclasses
 import json
 import pathlib
+import shutil
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +25,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 from sb3_ddpg_ext.common.save import atomic_path, atomic_write
 from sb3_ddpg_ext.diagnostics.probes import draw_probe_states
 from sb3_ddpg_ext.diagnostics.recorder import N_PROBE_STATES, PROBE_SEED_OFFSET, PROGRESS_FILE, Diagnostics, ProgressCSV
+from sb3_ddpg_ext.experiment.checkpoint import ResumeCheckpoint, load_checkpoint, restore_model, run_key
 from sb3_ddpg_ext.experiment.config import RunSpec, resolve_algorithm
 from sb3_ddpg_ext.experiment.errors import ConfigError
 from sb3_ddpg_ext.experiment.evaluation import EVAL_SEED_OFFSET, OnEvaluation, PeriodicEvaluation
@@ -41,6 +44,7 @@ class RunResult:
     :param wall_time_s: Training time in seconds
     :param stopped: Whether ``on_evaluation`` stopped training early
     :param run_dir: The run folder, if one was written
+    :param resumed_from: Steps of the checkpoints the run was resumed from, in order
     """
 
     spec: RunSpec
@@ -49,6 +53,7 @@ class RunResult:
     wall_time_s: float = 0.0
     stopped: bool = False
     run_dir: pathlib.Path | None = None
+    resumed_from: list[int] = field(default_factory=list)
 
     @property
     def final_return(self) -> tuple[float, float]:
@@ -141,6 +146,7 @@ def run_experiment(
     progress_bar: bool = False,
     on_evaluation: OnEvaluation | None = None,
     diagnostics_dir: str | pathlib.Path | None = None,
+    checkpoint_dir: str | pathlib.Path | None = None,
 ) -> RunResult:
     """
     Train ``spec`` for ``spec.n_timesteps`` steps (default 20,000) with the periodic evaluation.
@@ -155,6 +161,8 @@ def run_experiment(
     :param diagnostics_dir: Record the diagnostics (:mod:`sb3_ddpg_ext.diagnostics`) in this folder: the value estimate
         against the true return and the policy on probe states at each evaluation, SB3's log as ``progress.csv``
         with this DDPG's update statistics; None: not recorded
+    :param checkpoint_dir: Write a checkpoint here after each evaluation, resume from the one there if it matches this
+        run, and remove the folder when the run completes (:mod:`sb3_ddpg_ext.experiment.checkpoint`); None: none
     :return: The result, with the model
     """
     if spec.n_timesteps is None:
@@ -164,18 +172,26 @@ def run_experiment(
         folder.mkdir(parents=True, exist_ok=True)
         write_config(folder, spec, eval_freq, n_eval_episodes)
         csv_path = folder / "evaluations.csv" if csv_path is None else csv_path
-    env = make_env(spec, spec.n_envs, spec.seed, None if folder is None else folder / "monitor")
+    key = run_key(spec, eval_freq, n_eval_episodes)
+    state = None if checkpoint_dir is None else load_checkpoint(checkpoint_dir, key)
+    first_seed = spec.seed if state is None else spec.seed + state.step  # a resumed run's episodes are new ones
+    env = make_env(spec, spec.n_envs, first_seed, None if folder is None else folder / "monitor")
     eval_env = make_env(spec, 1, spec.seed + EVAL_SEED_OFFSET)
     if isinstance(eval_env, VecNormalize):
         eval_env.training, eval_env.norm_reward = False, False
     try:
-        model = make_model(spec, env)
+        if state is None or checkpoint_dir is None:
+            model = make_model(spec, env)
+        else:
+            model = restore_model(checkpoint_dir, state, spec, env)
         diagnostics = None
         if diagnostics_dir is not None:
             if hasattr(model, "update_stats"):
                 model.update_stats = True
             probes = draw_probe_states(spec.env_id, N_PROBE_STATES, spec.seed + PROBE_SEED_OFFSET)
             diagnostics = Diagnostics(probes, diagnostics_dir)
+            if state is not None:
+                diagnostics.restore(state.value_rows, state.probe_steps, state.probe_actions)
         evaluation = PeriodicEvaluation(
             eval_env,
             spec.seed + EVAL_SEED_OFFSET,
@@ -187,11 +203,28 @@ def run_experiment(
             diagnostics=diagnostics,
         )
         callbacks: list[Any] = [evaluation]
+        progress = None
         if diagnostics_dir is not None:
-            callbacks.append(ProgressCSV(pathlib.Path(diagnostics_dir) / PROGRESS_FILE))
+            head = None if state is None else state.progress_rows
+            progress = ProgressCSV(pathlib.Path(diagnostics_dir) / PROGRESS_FILE, head)
+            callbacks.append(progress)
+        if state is not None:
+            evaluation.restore(state.rows, state.best)
+        if checkpoint_dir is not None:
+            callbacks.append(ResumeCheckpoint(checkpoint_dir, key, evaluation, diagnostics, progress, state))
+        earlier = 0.0 if state is None else state.rows[-1][3]
         start = time.perf_counter()
-        model.learn(spec.n_timesteps, callback=callbacks, progress_bar=progress_bar)
-        result = RunResult(spec, model, evaluation.rows, time.perf_counter() - start, evaluation.stopped, folder)
+        model.learn(
+            spec.n_timesteps - model.num_timesteps,
+            callback=callbacks,
+            progress_bar=progress_bar,
+            reset_num_timesteps=state is None,
+        )
+        wall_time = earlier + time.perf_counter() - start
+        resumed_from = [] if state is None else [*state.resumed_from, state.step]
+        result = RunResult(spec, model, evaluation.rows, wall_time, evaluation.stopped, folder, resumed_from)
+        if checkpoint_dir is not None and not evaluation.stopped:
+            shutil.rmtree(checkpoint_dir, ignore_errors=True)
         if folder is not None:
             _write_outputs(folder, result, env)
     finally:
