@@ -58,7 +58,6 @@ class RunState:
 
     :param step: Environment steps done
     :param rows: The evaluation rows so far
-    :param best: Best mean evaluation return so far
     :param value_rows: The diagnostics' value rows
     :param probe_steps: The diagnostics' probe steps
     :param probe_actions: The diagnostics' probe actions
@@ -70,7 +69,6 @@ class RunState:
 
     step: int
     rows: list[tuple[int, float, float, float]]
-    best: float
     value_rows: list[tuple[Any, ...]] = field(default_factory=list)
     probe_steps: list[int] = field(default_factory=list)
     probe_actions: list[np.ndarray] = field(default_factory=list)
@@ -149,7 +147,7 @@ class ResumeCheckpoint(BaseCallback):
     :param evaluation: The run's periodic evaluation
     :param diagnostics: The run's diagnostics, if recorded
     :param progress: The callback that writes SB3's log, if any
-    :param state: The state the run was resumed from, if it was
+    :param resumed_from: Steps of the checkpoints the run was resumed from, in order (the last is the current one)
     """
 
     def __init__(
@@ -159,7 +157,7 @@ class ResumeCheckpoint(BaseCallback):
         evaluation: PeriodicEvaluation,
         diagnostics: Diagnostics | None = None,
         progress: ProgressCSV | None = None,
-        state: RunState | None = None,
+        resumed_from: list[int] | None = None,
     ):
         super().__init__(verbose=0)
         self.folder = pathlib.Path(folder)
@@ -167,8 +165,8 @@ class ResumeCheckpoint(BaseCallback):
         self.evaluation = evaluation
         self.diagnostics = diagnostics
         self.progress = progress
-        self.resumed_from = [] if state is None else [*state.resumed_from, state.step]
-        self._saved_step = 0 if state is None else state.step
+        self.resumed_from = [] if resumed_from is None else list(resumed_from)
+        self._saved_step = self.resumed_from[-1] if self.resumed_from else 0
 
     def _on_step(self) -> bool:
         return True
@@ -188,7 +186,6 @@ class ResumeCheckpoint(BaseCallback):
         state = RunState(
             step=step,
             rows=list(self.evaluation.rows),
-            best=self.evaluation.best,
             value_rows=[] if diagnostics is None else list(diagnostics.value_rows),
             probe_steps=[] if diagnostics is None else list(diagnostics.probe_steps),
             probe_actions=[] if diagnostics is None else list(diagnostics.probe_actions),

@@ -143,15 +143,14 @@ class PeriodicEvaluation(BaseCallback):
             self.stopped = True
         return not self.stopped
 
-    def restore(self, rows: list[tuple[int, float, float, float]], best: float) -> None:
+    def restore(self, rows: list[tuple[int, float, float, float]]) -> None:
         """
         Continue the records of a resumed run (:mod:`sb3_ddpg_ext.experiment.checkpoint`): its wall times go on from
-        the last row's.
+        the last row's, its best return is the best of the rows.
 
         :param rows: The evaluation rows so far
-        :param best: The best mean return so far
         """
-        self.rows, self.best = list(rows), best
+        self.rows, self.best = list(rows), max(row[1] for row in rows)
         self.next_eval = (rows[-1][0] // self.eval_freq + 1) * self.eval_freq
         self._restored = True
 

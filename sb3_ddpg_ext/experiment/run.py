@@ -208,10 +208,11 @@ def run_experiment(
             head = None if state is None else state.progress_rows
             progress = ProgressCSV(pathlib.Path(diagnostics_dir) / PROGRESS_FILE, head)
             callbacks.append(progress)
+        resumed_from = [] if state is None else [*state.resumed_from, state.step]
         if state is not None:
-            evaluation.restore(state.rows, state.best)
+            evaluation.restore(state.rows)
         if checkpoint_dir is not None:
-            callbacks.append(ResumeCheckpoint(checkpoint_dir, key, evaluation, diagnostics, progress, state))
+            callbacks.append(ResumeCheckpoint(checkpoint_dir, key, evaluation, diagnostics, progress, resumed_from))
         earlier = 0.0 if state is None else state.rows[-1][3]
         start = time.perf_counter()
         model.learn(
@@ -221,7 +222,6 @@ def run_experiment(
             reset_num_timesteps=state is None,
         )
         wall_time = earlier + time.perf_counter() - start
-        resumed_from = [] if state is None else [*state.resumed_from, state.step]
         result = RunResult(spec, model, evaluation.rows, wall_time, evaluation.stopped, folder, resumed_from)
         if checkpoint_dir is not None and not evaluation.stopped:
             shutil.rmtree(checkpoint_dir, ignore_errors=True)
