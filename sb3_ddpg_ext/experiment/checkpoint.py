@@ -4,9 +4,9 @@ Resume a killed run from its last evaluation.
 After each evaluation but the last, at the end of its rollout, :class:`ResumeCheckpoint` writes into the run's
 checkpoint folder what training needs to go on: the model (SB3's ``save``: weights, optimizers, action noise, step
 counters), its replay buffer, the ``VecNormalize`` statistics, the random number generators' states and the run's
-records (the learning curve, the best return so far, the diagnostics, SB3's log). The model and buffer files carry
-the step in their names and ``latest.json``, replaced atomically after them, names the complete set, so a kill at any
-moment leaves the previous checkpoint usable. The folder is removed once the run completes.
+records (the learning curve, from which the best return is derived, the diagnostics, SB3's log). The model and
+buffer files carry the step in their names and ``latest.json``, replaced atomically after them, names the complete
+set, so a kill at any moment leaves the previous checkpoint usable. The folder is removed once the run completes.
 
 A resumed run trains the same configuration with the same code, but it is not bit for bit the run that was killed:
 its training environments start a fresh episode (seeded with the run's seed plus the resumed step), the gradient
