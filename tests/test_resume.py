@@ -117,3 +117,5 @@ def test_a_killed_benchmark_run_resumes(tmp_path, capsys):
     kept = before[before["step"] <= killed_at]
     pd.testing.assert_frame_equal(after.iloc[: len(kept)], kept)
     assert not (folder / "seed_0.resume").exists()
+    table = (results / "tiny" / "RESULTS_TABLE.md").read_text()
+    assert "1/1 runs complete" in table and "resumed from a checkpoint after a kill" in table and "td3 seed 0" in table

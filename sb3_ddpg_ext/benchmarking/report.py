@@ -35,7 +35,8 @@ def load_results(suite: Suite, results_dir: str | Path) -> pd.DataFrame:
 
     :param suite: the suite
     :param results_dir: root of all results
-    :return: columns ``env, algo, seed, step, mean_return, std_return, wall_time, run_wall_time``
+    :return: columns ``env, algo, seed, step, mean_return, std_return, wall_time, run_wall_time, resumed`` (the
+        number of times the run was resumed from a checkpoint)
     """
     frames = []
     for run in expand_runs(suite):
@@ -46,9 +47,11 @@ def load_results(suite: Suite, results_dir: str | Path) -> pd.DataFrame:
         frame.insert(0, "seed", run.seed)
         frame.insert(0, "algo", run.algo.name)
         frame.insert(0, "env", run.env.env_id)
-        frame["run_wall_time"] = json.loads(done_path.read_text())["wall_time_s"]
+        marker = json.loads(done_path.read_text())
+        frame["run_wall_time"] = marker["wall_time_s"]
+        frame["resumed"] = len(marker.get("resumed_from", []))
         frames.append(frame)
-    columns = ["env", "algo", "seed", "step", "mean_return", "std_return", "wall_time", "run_wall_time"]
+    columns = ["env", "algo", "seed", "step", "mean_return", "std_return", "wall_time", "run_wall_time", "resumed"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
@@ -200,6 +203,14 @@ def _bias_section(suite: Suite, env: EnvSpec, values: pd.DataFrame, out_dir: Pat
     ]
 
 
+def _resumed_note(finals: pd.DataFrame) -> str:
+    resumed = finals[finals["resumed"] > 0] if not finals.empty else finals
+    if resumed.empty:
+        return ""
+    runs = ", ".join(f"{row.algo} seed {row.seed}" for row in resumed.itertuples())
+    return f"; resumed from a checkpoint after a kill (`resumed_from` in the run's marker): {runs}"
+
+
 def _versions(suite: Suite, results_dir: str | Path) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for run in expand_runs(suite):
@@ -255,7 +266,9 @@ def make_report(suite: Suite, results_dir: str | Path, reps: int = DEFAULT_REPS)
             "",
             f"{env.n_timesteps} steps, evaluation every {env.eval_freq} steps over {env.n_eval_episodes} episodes; "
             f"{len(env_finals)}/{n_expected} runs complete"
-            + (f", {env_finals['run_wall_time'].sum() / 3600:.1f} core-hours in all." if len(env_finals) else "."),
+            + (f", {env_finals['run_wall_time'].sum() / 3600:.1f} core-hours in all" if len(env_finals) else "")
+            + _resumed_note(env_finals)
+            + ".",
             "",
         ]
         if env_results.empty:
