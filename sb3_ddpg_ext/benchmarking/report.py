@@ -204,7 +204,7 @@ def _bias_section(suite: Suite, env: EnvSpec, values: pd.DataFrame, out_dir: Pat
 
 
 def _resumed_note(finals: pd.DataFrame) -> str:
-    resumed = finals[finals["resumed"] > 0] if not finals.empty else finals
+    resumed = finals[finals["resumed"] > 0]
     if resumed.empty:
         return ""
     runs = ", ".join(f"{row.algo} seed {row.seed}" for row in resumed.itertuples())
