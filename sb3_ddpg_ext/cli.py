@@ -2,7 +2,7 @@
 The ``sb3-ddpg`` command: train | eval | report | tune | best | bench | speed.
 
 Each subcommand imports what it needs when it runs: ``train`` and ``eval`` load no optuna, rliable or pandas. Bad
-input (a :class:`~sb3_ddpg_ext.experiment.errors.ConfigError`) is printed as one line naming the file, the key and
+input (a :class:`~sb3_ddpg_ext.common.errors.ConfigError`) is printed as one line naming the file, the key and
 the fix, with exit status 2.
 """
 
@@ -14,7 +14,7 @@ import pathlib
 import sys
 from typing import Any
 
-from sb3_ddpg_ext.experiment.errors import ConfigError
+from sb3_ddpg_ext.common.errors import ConfigError
 
 ALGO_CHOICES = ("ddpg_ext", "sb3_ddpg", "td3", "sac")
 
@@ -171,7 +171,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 # Subcommands whose code lives in the tuning / benchmarking packages: (name, module, extra, help)
 _DELEGATED = [
-    ("report", "sb3_ddpg_ext.diagnostics.report", "extra", "write an interactive HTML report of run folders"),
+    ("report", "sb3_ddpg_ext.report.page", "extra", "write an interactive HTML report of run folders"),
     ("tune", "sb3_ddpg_ext.tuning.cli_tune", "tuning", "run (or resume) an Optuna study of DDPG's hyperparameters"),
     ("best", "sb3_ddpg_ext.tuning.cli_tune", "tuning", "export a study's best trial as hyperparameters, with plots and a CSV"),
     ("bench", "sb3_ddpg_ext.benchmarking.cli_bench", "benchmarks", "run a benchmark suite against SB3's DDPG, TD3 and SAC"),

@@ -28,9 +28,9 @@ from sb3_ddpg_ext.benchmarking.runner import (
 from sb3_ddpg_ext.benchmarking.suite import load_suite
 from sb3_ddpg_ext.benchmarking.throughput import measure_speed
 from sb3_ddpg_ext.cli import main
+from sb3_ddpg_ext.common.errors import ConfigError
 from sb3_ddpg_ext.ddpg.fast import cpu_products_round
 from sb3_ddpg_ext.experiment.config import build_run_spec
-from sb3_ddpg_ext.experiment.errors import ConfigError
 from sb3_ddpg_ext.experiment.hyperparams import merge_hyperparams
 from sb3_ddpg_ext.experiment.run import make_model
 from sb3_ddpg_ext.noise import AdaptiveParamNoise, OrnsteinUhlenbeckNoise

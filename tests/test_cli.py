@@ -11,8 +11,8 @@ import torch as th
 
 from sb3_ddpg_ext import DDPG
 from sb3_ddpg_ext.cli import main
+from sb3_ddpg_ext.common.errors import ConfigError
 from sb3_ddpg_ext.experiment.config import build_run_spec, parse_policy_kwargs
-from sb3_ddpg_ext.experiment.errors import ConfigError
 from sb3_ddpg_ext.experiment.evaluation import EVAL_SEED_OFFSET, evaluate_returns, read_curve
 from sb3_ddpg_ext.experiment.hyperparams import merge_hyperparams, read_hyperparams
 from sb3_ddpg_ext.experiment.run import make_env

@@ -7,9 +7,9 @@ import torch as th
 from stable_baselines3.common.env_util import make_vec_env
 
 from sb3_ddpg_ext import DDPG
+from sb3_ddpg_ext.ddpg.update_stats import STAT_KEYS, update_statistics
 from sb3_ddpg_ext.diagnostics.probes import draw_probe_states, probe_actions
 from sb3_ddpg_ext.diagnostics.recorder import Diagnostics, read_probes, read_progress, read_value_curve
-from sb3_ddpg_ext.diagnostics.update_stats import STAT_KEYS, update_statistics
 from sb3_ddpg_ext.diagnostics.value import discounted_returns, usable_steps, value_bias
 from sb3_ddpg_ext.experiment.config import build_run_spec
 from sb3_ddpg_ext.experiment.evaluation import evaluate_returns

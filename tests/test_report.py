@@ -8,9 +8,9 @@ import subprocess
 import pytest
 
 from sb3_ddpg_ext.cli import main
-from sb3_ddpg_ext.diagnostics.report import FIGURES, write_report
 from sb3_ddpg_ext.experiment.config import build_run_spec
 from sb3_ddpg_ext.experiment.run import run_experiment
+from sb3_ddpg_ext.report.page import FIGURES, write_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 HYPERPARAMS = {"learning_starts": 200, "n_timesteps": 1000, "gamma": 0.98, "policy_kwargs": {"net_arch": [32]}}

@@ -20,10 +20,10 @@ from optuna.trial import FixedTrial, TrialState
 from sb3_ddpg_ext import DDPG
 from sb3_ddpg_ext.benchmarking.suite import load_suite
 from sb3_ddpg_ext.cli import main
+from sb3_ddpg_ext.common.errors import ConfigError
 from sb3_ddpg_ext.common.noise import GaussianNoise, OrnsteinUhlenbeckNoise
 from sb3_ddpg_ext.common.param_noise import AdaptiveParamNoise
 from sb3_ddpg_ext.experiment.config import build_run_spec
-from sb3_ddpg_ext.experiment.errors import ConfigError
 from sb3_ddpg_ext.experiment.hyperparams import read_hyperparams
 from sb3_ddpg_ext.tuning.objective import Objective
 from sb3_ddpg_ext.tuning.spaces import (

@@ -13,8 +13,8 @@ from sb3_ddpg_ext.benchmarking.report import make_report
 from sb3_ddpg_ext.benchmarking.runner import parse_shard, run_suite, select_runs
 from sb3_ddpg_ext.benchmarking.suite import load_suite
 from sb3_ddpg_ext.benchmarking.throughput import measure_speed
+from sb3_ddpg_ext.common.errors import ConfigError
 from sb3_ddpg_ext.experiment.config import ALGORITHMS, check_int, resolve_algorithm
-from sb3_ddpg_ext.experiment.errors import ConfigError
 
 
 def _names(text: str) -> list[str]:

@@ -33,11 +33,11 @@ import stable_baselines3
 import torch as th
 
 from sb3_ddpg_ext.benchmarking.suite import AlgoSpec, EnvSpec, Suite
+from sb3_ddpg_ext.common.errors import ConfigError
 from sb3_ddpg_ext.common.save import atomic_write
 from sb3_ddpg_ext.ddpg.fast import cpu_products_round
 from sb3_ddpg_ext.experiment.checkpoint import checkpoint_step
 from sb3_ddpg_ext.experiment.config import ALGORITHMS, RunSpec, build_run_spec
-from sb3_ddpg_ext.experiment.errors import ConfigError
 from sb3_ddpg_ext.experiment.hyperparams import merge_hyperparams
 from sb3_ddpg_ext.experiment.run import check_spec, run_experiment
 

@@ -1,7 +1,7 @@
 """Benchmark suites: a YAML file naming algorithms, environments, a budget and seeds.
 
 A suite is read with ``yaml.safe_load`` and checked completely before any run starts: a malformed file raises
-:class:`~sb3_ddpg_ext.experiment.errors.ConfigError` naming the file, the key and what is allowed. Hyperparameters are
+:class:`~sb3_ddpg_ext.common.errors.ConfigError` naming the file, the key and what is allowed. Hyperparameters are
 RL Zoo-style, as everywhere in this package: an environment's shared values, with an algorithm entry's merged over
 them (:func:`~sb3_ddpg_ext.experiment.hyperparams.merge_hyperparams`), converted by the experiment layer's one converter.
 """
@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
+from sb3_ddpg_ext.common.errors import ConfigError
 from sb3_ddpg_ext.experiment.config import ALGORITHMS, check_env_id, check_int
-from sb3_ddpg_ext.experiment.errors import ConfigError
 
 _TOP_LEVEL_KEYS = {"name": "a string", "algos": "a mapping", "envs": "a mapping", "seeds": "a list of integers"}
 _OPTIONAL_TOP_LEVEL_KEYS = {"description": "a string", "reference": "an algorithm name of this suite"}

@@ -20,9 +20,9 @@ from sb3_ddpg_ext.ddpg.exploration import ExplorationMixin
 from sb3_ddpg_ext.ddpg.fast import FLUSH_INTERVAL, FastMatmul, fast_policy_kwargs, flush_subnormal_state
 from sb3_ddpg_ext.ddpg.nan_guard import TrainingSnapshot, check_loss
 from sb3_ddpg_ext.ddpg.policies import Actor, CnnPolicy, Critic, DDPGPolicy, MlpPolicy, MultiInputPolicy
+from sb3_ddpg_ext.ddpg.update_stats import STAT_KEYS, record_updates, update_statistics
 from sb3_ddpg_ext.ddpg.validation import check_action_space, check_hyperparameters, check_noise_shape
 from sb3_ddpg_ext.ddpg.weight_decay import CriticWeightDecayMixin
-from sb3_ddpg_ext.diagnostics.update_stats import STAT_KEYS, record_updates, update_statistics
 
 SelfDDPG = TypeVar("SelfDDPG", bound="DDPG")
 
@@ -83,7 +83,7 @@ class DDPG(AtomicSaveMixin, CriticWeightDecayMixin, ExplorationMixin):
         with bfloat16 internals (CPUs where oneDNN runs them) or TF32 (CUDA GPUs) where the hardware runs them
         natively; every tensor stays float32. Numbers differ from the default (SB3's arithmetic, bit for bit) by
         rounding only.
-    :param update_stats: log statistics of the updates (:mod:`sb3_ddpg_ext.diagnostics.update_stats`: Q, targets,
+    :param update_stats: log statistics of the updates (:mod:`sb3_ddpg_ext.ddpg.update_stats`: Q, targets,
         TD error, actor saturation) under ``train/`` beside the losses; they change no number
 
     Noise and learning-rate schedules take SB3's ``progress_remaining``; a resumed ``learn(M,
@@ -276,7 +276,7 @@ class DDPG(AtomicSaveMixin, CriticWeightDecayMixin, ExplorationMixin):
         :param actor_params: The actor's parameters that require gradients
         :param check: Whether to check each loss before its optimizer step (see :meth:`train`)
         :return: The critic and actor losses, then the update statistics when ``update_stats`` is on (one row per
-            :data:`~sb3_ddpg_ext.diagnostics.update_stats.STAT_KEYS` entry), shape ``(rows, gradient_steps)``, on the CPU
+            :data:`~sb3_ddpg_ext.ddpg.update_stats.STAT_KEYS` entry), shape ``(rows, gradient_steps)``, on the CPU
         """
         assert self.replay_buffer is not None
         rows = []

@@ -21,7 +21,7 @@ import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from sb3_ddpg_ext.experiment.errors import ConfigError
+from sb3_ddpg_ext.common.errors import ConfigError
 from sb3_ddpg_ext.experiment.hyperparams import coerce_numbers, dict_string
 
 # Algorithm name -> "module:attribute", imported only when a run needs it.

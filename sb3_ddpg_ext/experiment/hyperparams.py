@@ -19,7 +19,7 @@ from typing import Any
 import gymnasium as gym
 import yaml
 
-from sb3_ddpg_ext.experiment.errors import ConfigError
+from sb3_ddpg_ext.common.errors import ConfigError
 
 # Values that are mappings, which RL Zoo files may write as "dict(...)" strings; read as mappings so that they merge
 MAPPING_KEYS = ("policy_kwargs", "normalize", "noise_kwargs", "param_noise", "replay_buffer_kwargs")

@@ -22,12 +22,12 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
+from sb3_ddpg_ext.common.errors import ConfigError
 from sb3_ddpg_ext.common.save import atomic_path, atomic_write
 from sb3_ddpg_ext.diagnostics.probes import draw_probe_states
 from sb3_ddpg_ext.diagnostics.recorder import N_PROBE_STATES, PROBE_SEED_OFFSET, PROGRESS_FILE, Diagnostics, ProgressCSV
 from sb3_ddpg_ext.experiment.checkpoint import ResumeCheckpoint, load_checkpoint, restore_model, run_key
 from sb3_ddpg_ext.experiment.config import RunSpec, resolve_algorithm
-from sb3_ddpg_ext.experiment.errors import ConfigError
 from sb3_ddpg_ext.experiment.evaluation import EVAL_SEED_OFFSET, OnEvaluation, PeriodicEvaluation
 
 DEFAULT_TIMESTEPS = 20_000

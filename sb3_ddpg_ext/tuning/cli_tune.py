@@ -19,9 +19,9 @@ import yaml
 from optuna.trial import FrozenTrial, TrialState
 
 from sb3_ddpg_ext.benchmarking.suite import parse_suite
+from sb3_ddpg_ext.common.errors import ConfigError
 from sb3_ddpg_ext.common.save import atomic_path, atomic_write
 from sb3_ddpg_ext.experiment.config import build_run_spec
-from sb3_ddpg_ext.experiment.errors import ConfigError
 from sb3_ddpg_ext.experiment.hyperparams import merge_hyperparams
 from sb3_ddpg_ext.experiment.plots import save_figure
 from sb3_ddpg_ext.tuning.objective import ALGOS

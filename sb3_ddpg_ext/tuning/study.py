@@ -17,7 +17,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from sb3_ddpg_ext.experiment.errors import ConfigError
+from sb3_ddpg_ext.common.errors import ConfigError
 from sb3_ddpg_ext.tuning.study_file import StudyConfig
 
 # Heartbeats let Optuna fail the trials of a killed worker (after grace_period seconds) so they can be replaced.

@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
+from sb3_ddpg_ext.common.errors import ConfigError
 from sb3_ddpg_ext.experiment.config import build_run_spec, check_env_id, check_int
-from sb3_ddpg_ext.experiment.errors import ConfigError
 from sb3_ddpg_ext.experiment.run import check_spec
 from sb3_ddpg_ext.tuning.arguments import PRUNERS, SAMPLERS
 from sb3_ddpg_ext.tuning.objective import ALGOS, Objective

@@ -19,6 +19,7 @@ import yaml
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from sb3_ddpg_ext.common.errors import ConfigError
 from sb3_ddpg_ext.common.save import atomic_open, atomic_write
 from sb3_ddpg_ext.diagnostics.recorder import (
     PROBES_FILE,
@@ -28,7 +29,6 @@ from sb3_ddpg_ext.diagnostics.recorder import (
     read_progress,
     read_value_curve,
 )
-from sb3_ddpg_ext.experiment.errors import ConfigError
 from sb3_ddpg_ext.experiment.evaluation import read_curve
 
 STEP = "time/total_timesteps"
