@@ -1,6 +1,6 @@
 """
-Does ``torch.compile`` speed up DDPG's update on this machine? Times our eager ``DDPG._gradient_step`` against the
-same method wrapped in ``torch.compile`` (inductor, default mode) on identical replay minibatches, alternating the
+Does ``torch.compile`` speed up DDPG's update on this machine? Times ``DDPG.train(1)`` of an eager model against the
+same model with its four networks compiled in place (``nn.Module.compile``: inductor, default mode), alternating the
 two in rounds, one torch thread. Example::
 
     PYTHONPATH=. python benchmarks/compile_check.py --net-arch 400 300
@@ -31,17 +31,15 @@ def main() -> None:
     th.set_num_threads(1)
 
     eager, compiled = build(args.net_arch), build(args.net_arch)
-    batches = [eager.replay_buffer.sample(256) for _ in range(20)]  # type: ignore[union-attr]
     start = time.perf_counter()
-    compiled._gradient_step = th.compile(compiled._gradient_step)  # type: ignore[method-assign]
-    for batch in batches[:3]:
-        compiled._gradient_step(batch)
+    for network in (compiled.actor, compiled.critic, compiled.actor_target, compiled.critic_target):
+        network.compile()
+    compiled.train(3, batch_size=256)
     print(f"compile + 3 warm-up updates: {time.perf_counter() - start:.1f} s")
 
     def ms_per_update(model: DDPG) -> float:
         start = time.perf_counter()
-        for i in range(args.updates):
-            model._gradient_step(batches[i % len(batches)])
+        model.train(args.updates, batch_size=256)
         return (time.perf_counter() - start) / args.updates * 1e3
 
     times: dict[str, list[float]] = {"eager": [], "compiled": []}

@@ -111,7 +111,7 @@ def test_module_entry_point_help():
         ("learning_rat: 0.001\n", [], "learning_rat: not a hyperparameter of ddpg_ext; allowed: ["),
         ("noise_type: parameter\nparam_noise: {initial_stddev: 0.1}\n", [], "param_noise: conflicts with noise_type"),
         ("noise_schedule: lin_1.0\n", [], "noise_schedule: has no effect without noise_type"),
-        ("tau: 2.0\n", [], "tau=2.0 must lie in (0, 1]"),
+        ("tau: 2.0\n", [], "tau=2.0 must lie in [0, 1]"),
         ("n_timesteps: -3\n", [], "n_timesteps: must be an integer >= 1"),
         ("HalfCheetah-v5: {gamma: 0.9}\n", [], "none for 'Pendulum-v1' and no 'default' section"),
         ("policy_kwargs: {activation_fn: swish}\n", [], "policy_kwargs.activation_fn: unknown 'swish'"),

@@ -7,7 +7,6 @@ import pytest
 import torch as th
 from stable_baselines3 import DDPG as SB3DDPG
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.logger import configure
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.vec_env import DummyVecEnv
@@ -98,16 +97,14 @@ def test_load_kwargs_set_critic_weight_decay(tmp_path):
 # 3. A non-finite loss stops training before it reaches the parameters
 
 
-def _nan_model(deferred: bool) -> DDPG:
+def _nan_model() -> DDPG:
     model = DDPG("MlpPolicy", "Pendulum-v1", seed=0, learning_starts=100, **TINY)
-    model._deferred_nan_check = deferred
     model.learn(150)  # 50 updates: the optimizers have state
     return model
 
 
-@pytest.mark.parametrize("deferred", [False, True])
-def test_nan_stops_before_the_bad_update(deferred):
-    model, reference = _nan_model(deferred), _nan_model(False)
+def test_nan_stops_before_the_bad_update():
+    model, reference = _nan_model(), _nan_model()
     _assert_same(_state(model), _state(reference))
     for m in (model, reference):
         m.replay_buffer.rewards[17, 0] = np.nan  # one poisoned transition among 150
@@ -125,18 +122,6 @@ def test_nan_stops_before_the_bad_update(deferred):
     assert all(th.isfinite(t).all() for t in _state(model))
 
 
-def test_deferred_check_matches_plain_path_without_nan():
-    plain, deferred = _nan_model(False), _nan_model(True)
-    for model in (plain, deferred):
-        model.set_logger(configure(None, []))
-        np.random.seed(5)
-        for gradient_steps in (3, 1, 7):
-            model.train(gradient_steps=gradient_steps, batch_size=16)
-    _assert_same(_state(plain), _state(deferred))
-    assert plain.logger.name_to_value == deferred.logger.name_to_value
-    assert plain._n_updates == deferred._n_updates == 50 + 11
-
-
 class NaNRewardAfter(gym.Wrapper):
     """Pendulum whose rewards become NaN after ``start`` steps."""
 
@@ -150,23 +135,19 @@ class NaNRewardAfter(gym.Wrapper):
         return obs, (float("nan") if self.steps > self.start else reward), terminated, truncated, info
 
 
-@pytest.mark.parametrize("deferred", [False, True])
 @pytest.mark.parametrize("gradient_steps", [4, -1])
-def test_nan_reward_stops_learn_with_finite_networks(deferred, gradient_steps):
+def test_nan_reward_stops_learn_with_finite_networks(gradient_steps):
     env = NaNRewardAfter(gym.make("Pendulum-v1"), start=60)
     model = DDPG("MlpPolicy", env, seed=1, learning_starts=40, train_freq=4, gradient_steps=gradient_steps, **TINY)
-    model._deferred_nan_check = deferred
     with pytest.raises(NonFiniteLossError, match=r"at gradient update \d+ \(environment step \d+\)"):
         model.learn(300)
     assert model.num_timesteps < 300
     assert all(th.isfinite(t).all() for t in _state(model))
 
 
-@pytest.mark.parametrize("deferred", [False, True])
-def test_nan_at_the_first_update_leaves_the_initial_state(deferred):
+def test_nan_at_the_first_update_leaves_the_initial_state():
     env = NaNRewardAfter(gym.make("Pendulum-v1"), start=0)
     model = DDPG("MlpPolicy", env, seed=1, learning_starts=30, train_freq=5, gradient_steps=-1, **TINY)
-    model._deferred_nan_check = deferred
     initial = _state(model)
     with pytest.raises(NonFiniteLossError, match=r"at gradient update 1 \(environment step 35\)"):
         model.learn(100)

@@ -39,7 +39,7 @@ def test_unsupported_action_spaces(space, words):
 @pytest.mark.parametrize(
     ("kwargs", "key"),
     [
-        (dict(tau=0.0), "tau"),
+        (dict(tau=-0.1), "tau"),
         (dict(tau=1.5), "tau"),
         (dict(gamma=-0.1), "gamma"),
         (dict(gamma=1.01), "gamma"),

@@ -1,15 +1,12 @@
 """Atomic file writes and model-file checks, so that nothing a user saved is ever lost or half-written."""
 
 import contextlib
-import io
 import os
 import pathlib
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
-from typing import IO, Any, cast
-
-from stable_baselines3.common.save_util import save_to_pkl
+from typing import IO
 
 
 def with_default_suffix(path: str | pathlib.Path, suffix: str) -> pathlib.Path:
@@ -121,51 +118,3 @@ def check_model_file(path: str | pathlib.Path) -> pathlib.Path:
     if problem is not None:
         raise ValueError(f"Cannot load model file '{found}': {problem}. Save the model again or use an intact copy.")
     return found
-
-
-class AtomicSaveMixin:
-    """
-    For SB3 algorithms (put it before the algorithm's base class): ``save()`` and ``save_replay_buffer()`` write
-    atomically (:func:`atomic_write`), so an interrupted save never destroys the previous file, and ``load()`` checks
-    the file first (:func:`check_model_file`), naming it in the error.
-    """
-
-    def save(self, path: str | pathlib.Path | io.BufferedIOBase, exclude: Any = None, include: Any = None) -> None:
-        """
-        Save the model as SB3 does, atomically.
-
-        :param path: path to the file where the rl agent should be saved (``.zip`` is added without a suffix)
-        :param exclude: name of parameters that should be excluded in addition to the default ones
-        :param include: name of parameters that might be excluded but should be included anyway
-        """
-        save = super().save  # type: ignore[misc]
-        if isinstance(path, io.BufferedIOBase):
-            save(path, exclude, include)
-            return
-        atomic_write(with_default_suffix(path, "zip"), lambda file: save(file, exclude, include))
-
-    def save_replay_buffer(self, path: str | pathlib.Path | io.BufferedIOBase) -> None:
-        """
-        Save the replay buffer as a pickle file, atomically.
-
-        :param path: Path to the file where the replay buffer should be saved (``.pkl`` is added without a suffix)
-        """
-        buffer = getattr(self, "replay_buffer", None)
-        assert buffer is not None, "The replay buffer is not defined"
-        verbose = getattr(self, "verbose", 0)
-        if isinstance(path, io.BufferedIOBase):
-            save_to_pkl(path, buffer, verbose)
-            return
-        atomic_write(
-            with_default_suffix(path, "pkl"), lambda file: save_to_pkl(cast(io.BufferedIOBase, file), buffer, verbose)
-        )
-
-    @classmethod
-    def load(cls, path: str | pathlib.Path | io.BufferedIOBase, *args: Any, **kwargs: Any) -> Any:
-        """
-        Load a model as SB3 does (same arguments as ``BaseAlgorithm.load``), checking the file first: a missing file
-        raises ``FileNotFoundError`` and a truncated or foreign one ``ValueError``, each naming the file.
-        """
-        if isinstance(path, (str, pathlib.Path)):
-            path = check_model_file(path)
-        return super().load(path, *args, **kwargs)  # type: ignore[misc]

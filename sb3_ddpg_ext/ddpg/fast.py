@@ -77,18 +77,22 @@ def cpu_products_round() -> bool:
     return bool((rounded - exact).abs().max() > 1e-4 * exact.abs().max())
 
 
-def fast_policy_kwargs(policy_kwargs: dict[str, Any]) -> dict[str, Any]:
+def fused_setting(optimizer: th.optim.Optimizer, optimizer_kwargs: dict[str, Any], fast: bool) -> dict[str, Any]:
     """
-    The policy keyword arguments of the fast mode: ``fused=True`` in the optimizer's keyword arguments for Adam and
-    AdamW, unless the user chose ``fused`` or ``foreach``.
+    The ``fused`` setting of a model's optimizer: ``True`` in the fast mode for Adam and AdamW unless the user chose
+    ``fused`` or ``foreach`` in ``optimizer_kwargs``, else what the optimizer was built with (the user's choice).
 
-    :param policy_kwargs: The model's policy keyword arguments
-    :return: A new dict
+    :param optimizer: The optimizer, built from the user's ``optimizer_kwargs``
+    :param optimizer_kwargs: The user's ``optimizer_kwargs``
+    :param fast: Whether the fast mode is on
+    :return: ``{"fused": value}``, or nothing for an optimizer without that setting
     """
-    optimizer_kwargs = dict(policy_kwargs.get("optimizer_kwargs") or {})
-    if issubclass(policy_kwargs.get("optimizer_class", th.optim.Adam), FUSED_OPTIMIZERS) and "foreach" not in optimizer_kwargs:
-        optimizer_kwargs.setdefault("fused", True)
-    return {**policy_kwargs, "optimizer_kwargs": optimizer_kwargs}
+    if "fused" not in optimizer.defaults:
+        return {}
+    chosen = "fused" in optimizer_kwargs or "foreach" in optimizer_kwargs
+    if fast and isinstance(optimizer, FUSED_OPTIMIZERS) and not chosen:
+        return {"fused": True}
+    return {"fused": optimizer.defaults["fused"]}
 
 
 class FastMatmul:
