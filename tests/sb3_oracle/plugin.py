@@ -168,7 +168,8 @@ def _check_module(module: Any) -> list[str]:
 def _uses_ours(item: pytest.Item) -> bool:
     callspec = getattr(item, "callspec", None)
     params = callspec.params.values() if callspec is not None else ()
-    return any(value in OURS for value in params) or oracle_id(item) in EXTRA_CASES
+    # By identity: parameters may be arrays or spaces, whose == is not a plain bool
+    return any(value is ours for value in params for ours in OURS) or oracle_id(item) in EXTRA_CASES
 
 
 @pytest.hookimpl(tryfirst=True)
