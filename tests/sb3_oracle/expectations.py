@@ -12,12 +12,13 @@ Every failure is one of:
     (b) and (c) are listed in :data:`XFAIL` with the reason and marked ``xfail(strict=True)``, so a case that starts
     passing fails the run too and the list stays true.
 
-Deliberate differences and substitution artifacts (XFAIL), at stable-baselines3 2.9.2: none. Every DDPG case of SB3's
-test files passes or fails for a bug of (a). What the substitution itself changes, without a failure: in the files
-where DDPGAsTD3 stands in for TD3, TD3's ``policy_delay``, ``target_policy_noise`` and ``target_noise_clip`` are
-dropped (DDPG updates its actor at every step, without target smoothing) and a given ``n_critics`` becomes 1, so those
-cases check DDPG's behaviour, not TD3's; their TD3-only checks (``if model_class == TD3``: target actor, shared
-features extractor of the targets) hold for DDPG too.
+Deliberate differences and substitution artifacts (XFAIL), at stable-baselines3 2.9.2: none, and no bug of (a) is
+left (the three there were, ``tau=0`` refused and ``model.lr_schedule`` set after construction ignored, are fixed).
+What the substitution itself changes, without a failure: in the files where DDPGAsTD3 stands in for TD3, TD3's
+``policy_delay``, ``target_policy_noise`` and ``target_noise_clip`` are dropped (DDPG updates its actor at every
+step, without target smoothing) and a given ``n_critics`` becomes 1, so those cases check DDPG's behaviour, not
+TD3's; their TD3-only checks (``if model_class == TD3``: target actor, shared features extractor of the targets) hold
+for DDPG too.
 
 The plugin checks both lists at collection: an id that names no collected DDPG case fails the run.
 """
@@ -26,20 +27,4 @@ The plugin checks both lists at collection: an id that names no collected DDPG c
 XFAIL: dict[str, str] = {}
 
 # (a) bugs of our DDPG, to fix in sb3_ddpg_ext (not xfail: these cases fail until fixed): case id -> diagnosis
-TO_FIX: dict[str, str] = {
-    "test_cnn.py::test_features_extractor_target_net[True-DDPGAsTD3]": (
-        "model.lr_schedule = lambda _: 0.0 set after construction is ignored: DDPG._update_learning_rate "
-        "(sb3_ddpg_ext/ddpg/ddpg.py) sets the optimizers' rates from actor_lr_schedule / critic_lr_schedule, built "
-        "once in _setup_model from learning_rate, and reads lr_schedule only to log it; so train() still moves the "
-        "critic (the test asserts it stays). Fix: without actor_learning_rate / critic_learning_rate, take the rate "
-        "from self.lr_schedule at each call, as SB3's OffPolicyAlgorithm._update_learning_rate does"
-    ),
-    "test_cnn.py::test_features_extractor_target_net[False-DDPGAsTD3]": (
-        "as [True-DDPGAsTD3]: model.lr_schedule set after construction is ignored by DDPG._update_learning_rate"
-    ),
-    "test_train_eval_mode.py::test_td3_train_with_batch_norm": (
-        "DDPG(tau=0) raises ValueError: check_hyperparameters (sb3_ddpg_ext/ddpg/validation.py) requires "
-        "0 < tau <= 1, SB3 accepts tau=0 (frozen targets; batch norm statistics still copied). Fix: accept "
-        "0 <= tau <= 1"
-    ),
-}
+TO_FIX: dict[str, str] = {}

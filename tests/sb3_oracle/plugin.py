@@ -46,18 +46,21 @@ DDPG_FILES = frozenset(
     }
 )
 # SB3 test files that test with TD3 only what DDPG has too: their TD3 cases run with DDPGAsTD3
-TD3_FILES = frozenset(
-    {
-        "test_cnn.py",  # CnnPolicy, features extractors shared or not, target networks
-        "test_custom_policy.py",  # net_arch, custom optimizer
-        "test_deterministic.py",  # same seed, same numbers
-        "test_n_step_replay.py",  # n_steps > 1
-        "test_predict.py",  # predict() shapes and devices, subclassed spaces
-        "test_tensorboard.py",  # tensorboard log folders
-        "test_train_eval_mode.py",  # batch norm and dropout in train / eval mode
-        "test_vec_normalize.py",  # VecNormalize with an off-policy algorithm
-    }
-)
+TD3_FILES = (
+    frozenset(
+        {
+            "test_cnn.py",  # CnnPolicy, features extractors shared or not, target networks
+            "test_custom_policy.py",  # net_arch, custom optimizer
+            "test_deterministic.py",  # same seed, same numbers
+            "test_n_step_replay.py",  # n_steps > 1
+            "test_predict.py",  # predict() shapes and devices, subclassed spaces
+            "test_tensorboard.py",  # tensorboard log folders
+            "test_train_eval_mode.py",  # batch norm and dropout in train / eval mode
+            "test_vec_normalize.py",  # VecNormalize with an off-policy algorithm
+        }
+    )
+    | DDPG_FILES
+)  # and the TD3 cases of the DDPG files (replay buffers, HER, spaces, save/load with TD3's options)
 # Cases that use DDPG or TD3 without being parametrized by the algorithm class
 EXTRA_CASES = frozenset(
     {
