@@ -2,6 +2,7 @@
 
 import io
 import pathlib
+import warnings
 from typing import Any, ClassVar, TypeVar, cast
 
 import numpy as np
@@ -21,6 +22,7 @@ from torch.nn import functional as F
 from sb3_ddpg_ext.common.noise import update_noise_progress
 from sb3_ddpg_ext.common.param_noise import AdaptiveParamNoise, PerturbedActors
 from sb3_ddpg_ext.common.save import atomic_write, check_model_file, with_default_suffix
+from sb3_ddpg_ext.ddpg.explicit_update import ExplicitUpdate, unsupported_reason
 from sb3_ddpg_ext.ddpg.fast import FLUSH_INTERVAL, FastMatmul, flush_subnormal_state, fused_setting
 from sb3_ddpg_ext.ddpg.nan_guard import check_loss
 from sb3_ddpg_ext.ddpg.policies import Actor, CnnPolicy, Critic, DDPGPolicy, MlpPolicy, MultiInputPolicy
@@ -194,6 +196,13 @@ class DDPG(OffPolicyAlgorithm):
         self._create_aliases()
         self._fast_matmul = FastMatmul(self.device, self.fast)
         self._apply_optimizer_settings()
+        self._explicit_update = None  # the fast mode's update without autograd, for MLP policies
+        if self.fast:
+            reason = unsupported_reason(self.policy)
+            if reason is None:
+                self._explicit_update = ExplicitUpdate(self.policy)
+            else:
+                warnings.warn(f"DDPG fast mode: the update keeps autograd, since {reason}.", stacklevel=2)
         if self.param_noise is not None:
             # The perturbed copies used for rollouts, one per env; rebuilt (not saved), perturbed before their first use
             first_copy = self.policy.make_actor(features_extractor=None)
@@ -283,7 +292,10 @@ class DDPG(OffPolicyAlgorithm):
             for _ in range(gradient_steps):
                 self._n_updates += 1
                 replay_data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
-                rows.append(self._gradient_step(replay_data, actor_params))
+                if self._explicit_update is None:
+                    rows.append(self._gradient_step(replay_data, actor_params))
+                else:
+                    rows.append(self._explicit_update.step(self, replay_data))
                 if self.fast and self._n_updates % FLUSH_INTERVAL == 0:
                     flush_subnormal_state(self.critic.optimizer)
                     flush_subnormal_state(self.actor.optimizer)
@@ -541,6 +553,7 @@ class DDPG(OffPolicyAlgorithm):
             "param_noise_probe",
             "_polyak_pairs",
             "_fast_matmul",
+            "_explicit_update",
         ]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
