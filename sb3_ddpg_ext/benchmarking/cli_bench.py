@@ -7,6 +7,8 @@ return an exit code.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from typing import Any
 
 from sb3_ddpg_ext.benchmarking.report import make_report
@@ -70,6 +72,9 @@ def run_speed(args: argparse.Namespace) -> int:
     check_int(args.threads, "--threads", "command line", minimum=0)
     check_int(args.warmup, "--warmup", "command line", minimum=0)
     hyperparams = {"learning_starts": args.learning_starts, "policy_kwargs": {"net_arch": net_arch}}
+    if "sbx_ddpg" in names and args.threads and "jax" not in sys.modules:
+        # XLA takes its thread count when JAX starts, not from torch: give it the same
+        os.environ.setdefault("XLA_FLAGS", f"--xla_cpu_multi_thread_eigen={str(args.threads > 1).lower()}")
     result = measure_speed(
         args.env,
         {name: entries[name] for name in names},

@@ -40,6 +40,7 @@ class SpeedResult:
     :param threads: torch threads used by every algorithm
     :param rates: algorithm -> steps per second, one per round
     :param buffer_bytes: algorithm -> bytes held by its replay buffer's arrays
+    :param backends: algorithm -> how this DDPG's update ran (its ``update_backend``), for this package's DDPG only
     """
 
     env_id: str
@@ -48,6 +49,7 @@ class SpeedResult:
     rates: dict[str, list[float]] = field(default_factory=dict)
     warmup: int = 0
     buffer_bytes: dict[str, int] = field(default_factory=dict)
+    backends: dict[str, str] = field(default_factory=dict)
 
     def median_rate(self, name: str) -> float:
         """Median steps per second of ``name`` over rounds."""
@@ -71,6 +73,8 @@ class SpeedResult:
                 f"  {name:>12}: {self.median_rate(name):8.1f} steps/s (median; rounds: "
                 f"{', '.join(f'{rate:.1f}' for rate in rates)}), replay buffer {self.buffer_bytes[name] / 2**20:.1f} MiB"
             )
+            if name in self.backends:
+                lines.append(f"  {'':>12}  update: {self.backends[name]}")
         reference = list(self.rates)[-1]
         for name, ratio in self.ratios().items():
             if name != reference:
@@ -98,7 +102,7 @@ def buffer_nbytes(model: BaseAlgorithm) -> int:
     return 0 if buffer is None else sum(nbytes(value) for value in vars(buffer).values())
 
 
-def time_learn(spec: RunSpec, n_steps: int, warmup: int = 0) -> tuple[float, int]:
+def time_learn(spec: RunSpec, n_steps: int, warmup: int = 0) -> tuple[float, int, str | None]:
     """
     Build a run's model, run its ``learning_starts`` and ``warmup`` more steps untimed, then time ``n_steps`` more
     steps of ``learn()``.
@@ -106,7 +110,7 @@ def time_learn(spec: RunSpec, n_steps: int, warmup: int = 0) -> tuple[float, int
     :param spec: the run (from the experiment layer's converter)
     :param n_steps: timed steps
     :param warmup: untimed training steps after ``learning_starts``
-    :return: steps per second, replay buffer bytes
+    :return: steps per second, replay buffer bytes, and how this DDPG's update ran (None for other algorithms)
     """
     env = make_env(spec, spec.n_envs, spec.seed)
     try:
@@ -117,7 +121,7 @@ def time_learn(spec: RunSpec, n_steps: int, warmup: int = 0) -> tuple[float, int
         start = time.perf_counter()
         model.learn(total_timesteps=n_steps, reset_num_timesteps=False)
         elapsed = time.perf_counter() - start
-        return n_steps / elapsed, buffer_nbytes(model)
+        return n_steps / elapsed, buffer_nbytes(model), getattr(model, "update_backend", None)
     finally:
         env.close()
 
@@ -159,9 +163,11 @@ def measure_speed(
         for round_index in range(rounds):
             for name, spec in specs.items():
                 spec.seed = seed + round_index
-                rate, size = time_learn(spec, n_steps, warmup)
+                rate, size, backend = time_learn(spec, n_steps, warmup)
                 result.rates[name].append(rate)
                 result.buffer_bytes[name] = size
+                if backend is not None:
+                    result.backends[name] = backend
     finally:
         th.set_num_threads(previous_threads)
     return result

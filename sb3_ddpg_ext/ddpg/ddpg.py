@@ -348,6 +348,14 @@ class DDPG(OffPolicyAlgorithm):
         losses = th.stack([critic_loss.detach(), actor_loss.detach()])
         return th.cat([losses, update_statistics(qf, y, actions)]) if self.update_stats else losses
 
+    @property
+    def update_backend(self) -> str:
+        """How the update runs: ``"autograd"`` (the exact mode, SB3's arithmetic), or in the fast mode the explicit
+        update and which backend runs its matrix products (see :mod:`sb3_ddpg_ext.ddpg.explicit_update`)."""
+        if self._explicit_update is None:
+            return "autograd" + (", fused Adam" if self.fast else "")
+        return self._explicit_update.describe()
+
     # Exploration: noise schedules after every environment step, and parameter-space noise
 
     @property

@@ -15,6 +15,7 @@ no LayerNorm). Anything else (CNN or custom extractors, Dict observations, other
 action at a later critic layer) keeps the autograd update; :func:`unsupported_reason` says why.
 """
 
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,7 @@ from stable_baselines3.common.torch_layers import FlattenExtractor
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from torch import nn
 
-from sb3_ddpg_ext.ddpg.fast import Product, fastest_precisions
+from sb3_ddpg_ext.ddpg.fast import Product, fastest_precisions, precision_name
 from sb3_ddpg_ext.ddpg.nan_guard import check_loss
 from sb3_ddpg_ext.ddpg.policies import Actor, Critic, DDPGPolicy
 from sb3_ddpg_ext.ddpg.update_stats import update_statistics
@@ -165,6 +166,18 @@ class ExplicitUpdate:
         n_out, n_in = self.critic[0].weight.shape
         found[("columns", batch_size, n_out, n_in - self.obs_dim)] = None
         return tuple(found)
+
+    def describe(self) -> str:
+        """
+        :return: Which backend runs the products of the last update, e.g. ``"explicit update; products: 7 oneDNN
+            bfloat16, 4 MKL float32"`` (before the first update on the CPU: not measured yet)
+        """
+        if not self.choose_products:
+            return "explicit update; products: torch's setting"
+        if not self.plan:
+            return "explicit update; products: not measured yet (at the first update)"
+        counts = Counter(precision_name(precision) for precision in self.plan.values())
+        return "explicit update; products: " + ", ".join(f"{count} {name}" for name, count in counts.most_common())
 
     def _use(self, product: Product) -> None:
         """Set the product setting the plan has for ``product`` (nothing to do off the CPU or when it is set)."""

@@ -101,6 +101,17 @@ def _product_call(product: Product, generator: th.Generator) -> Callable[[], th.
     return lambda: grad @ weight[:, 3:]
 
 
+def precision_name(precision: str) -> str:
+    """
+    :param precision: A float32 product setting (:data:`PRECISIONS`)
+    :return: What runs the CPU's products under it here: ``"MKL float32"``, ``"oneDNN bfloat16"`` or, where oneDNN
+        keeps float32 kernels, ``"oneDNN float32"``
+    """
+    if precision == "highest":
+        return "MKL float32"
+    return "oneDNN bfloat16" if cpu_products_round() else "oneDNN float32"
+
+
 @functools.cache
 def fastest_precisions(products: tuple[Product, ...], threads: int, rounds: int = 5) -> dict[Product, str]:
     """

@@ -30,7 +30,11 @@ ALGORITHMS: dict[str, str] = {
     "sb3_ddpg": "stable_baselines3:DDPG",
     "td3": "stable_baselines3:TD3",
     "sac": "stable_baselines3:SAC",
+    # SBX's DDPG (JAX, the whole update compiled by XLA), for speed comparisons: pip install 'sb3_ddpg_ext[sbx]'
+    "sbx_ddpg": "sbx:DDPG",
 }
+# What to install for an algorithm whose package is missing
+_INSTALL = {"sbx": "pip install 'sb3_ddpg_ext[sbx]' (SBX, the JAX port: sbx-rl)"}
 RUN_SETTINGS = ("seed", "device", "verbose", "tensorboard_log", "n_timesteps", "n_envs", "normalize")
 NOISE_KEYS = ("noise_type", "noise_std", "noise_schedule", "noise_kwargs")
 # Keys only this package's DDPG understands, beyond the constructor arguments SB3's algorithms lack
@@ -84,7 +88,11 @@ def resolve_algorithm(name: str) -> type[BaseAlgorithm]:
     if name not in ALGORITHMS:
         raise ConfigError(f"unknown algorithm {name!r}; allowed: {sorted(ALGORITHMS)}")
     module_name, _, attribute = ALGORITHMS[name].partition(":")
-    return getattr(importlib.import_module(module_name), attribute)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ConfigError(f"algorithm {name!r} needs {_INSTALL.get(module_name, module_name)}: {error}") from error
+    return getattr(module, attribute)
 
 
 def parse_policy_kwargs(value: Any, source: str = "hyperparameters") -> dict[str, Any]:
