@@ -1,8 +1,10 @@
 """A killed or stopped run goes on from its last evaluation's checkpoint (real Pendulum runs, a real killed process)."""
 
 import json
+import logging
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,7 +16,7 @@ import yaml
 
 from sb3_ddpg_ext.cli import main
 from sb3_ddpg_ext.diagnostics.recorder import read_probes, read_progress, read_value_curve
-from sb3_ddpg_ext.experiment.checkpoint import checkpoint_step
+from sb3_ddpg_ext.experiment.checkpoint import checkpoint_step, load_checkpoint
 from sb3_ddpg_ext.experiment.config import build_run_spec
 from sb3_ddpg_ext.experiment.run import run_experiment
 
@@ -78,12 +80,26 @@ def test_a_stopped_run_resumes_from_its_last_checkpoint(tmp_path):
     assert list(logged[~np.isnan(logged)]) == [800, 1600, 2400]
 
 
-def test_a_checkpoint_of_another_configuration_is_not_resumed(tmp_path):
+def test_a_checkpoint_of_another_configuration_is_moved_aside_not_resumed(tmp_path, caplog):
     run(tmp_path, stop_at=1600)
     assert checkpoint_step(tmp_path / "resume") == 800
-    other = run(tmp_path, hyperparams={"batch_size": 16})
+    key = json.loads((tmp_path / "resume" / "latest.json").read_text())["key"]
+    files = sorted(path.name for path in (tmp_path / "resume").iterdir())
+    with caplog.at_level(logging.WARNING, logger="sb3_ddpg_ext.experiment.checkpoint"):
+        other = run(tmp_path, hyperparams={"batch_size": 16})
     assert other.resumed_from == [] and [row[0] for row in other.rows] == [0, 800, 1600, 2400]
     assert not (tmp_path / "resume").exists()
+    # nothing deleted: the old checkpoint is beside, complete, and one line said so, naming both folders
+    stale = tmp_path / f"resume.stale-{key}"
+    assert sorted(path.name for path in stale.iterdir()) == files and checkpoint_step(stale) == 800
+    [record] = caplog.records
+    message = record.getMessage()
+    assert "\n" not in message and str(tmp_path / "resume") in message and str(stale) in message
+    assert "another configuration" in message
+    # a second one of the same configuration does not replace the first
+    shutil.copytree(stale, tmp_path / "resume")
+    assert load_checkpoint(tmp_path / "resume", "another key") is None
+    assert checkpoint_step(stale) == 800 and checkpoint_step(tmp_path / f"resume.stale-{key}-2") == 800
 
 
 def test_a_killed_benchmark_run_resumes(tmp_path, capsys):
