@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pandas as pd
+import pytest
 import yaml
 
 from sb3_ddpg_ext.cli import main
@@ -100,6 +101,30 @@ def test_a_checkpoint_of_another_configuration_is_moved_aside_not_resumed(tmp_pa
     shutil.copytree(stale, tmp_path / "resume")
     assert load_checkpoint(tmp_path / "resume", "another key") is None
     assert checkpoint_step(stale) == 800 and checkpoint_step(tmp_path / f"resume.stale-{key}-2") == 800
+
+
+def test_a_resumed_runs_progress_csv_keeps_the_earlier_rows_when_it_fails(tmp_path):
+    run(tmp_path, stop_at=1600)
+    assert checkpoint_step(tmp_path / "resume") == 800
+
+    def fail_at_1600(step, returns):
+        if step >= 1600:
+            raise RuntimeError("failed mid-training")
+        return True
+
+    with pytest.raises(RuntimeError, match="failed mid-training"):
+        run_experiment(
+            spec(),
+            800,
+            2,
+            csv_path=tmp_path / "curve.csv",
+            diagnostics_dir=tmp_path / "diagnostics",
+            checkpoint_dir=tmp_path / "resume",
+            on_evaluation=fail_at_1600,
+        )
+    # the first attempt's row (step 800, before the checkpoint) is on disk, in SB3's CSV form
+    logged = read_progress(tmp_path / "diagnostics")["time/total_timesteps"]
+    assert list(logged[~np.isnan(logged)]) == [800]
 
 
 def test_a_killed_benchmark_run_resumes(tmp_path, capsys):
