@@ -103,6 +103,33 @@ def test_a_checkpoint_of_another_configuration_is_moved_aside_not_resumed(tmp_pa
     assert checkpoint_step(stale) == 800 and checkpoint_step(tmp_path / f"resume.stale-{key}-2") == 800
 
 
+def test_outputs_are_written_before_the_checkpoint_is_removed(tmp_path):
+    def attempt(on_complete=None):
+        return run_experiment(
+            spec(), 800, 2, run_dir=tmp_path / "run", checkpoint_dir=tmp_path / "resume", on_complete=on_complete
+        )
+
+    # a directory where model.zip goes: saving the finished model fails for real (os.replace onto a directory)
+    (tmp_path / "run" / "model.zip").mkdir(parents=True)
+    (tmp_path / "run" / "model.zip" / "keep").touch()
+    with pytest.raises(IsADirectoryError):
+        attempt()
+    assert checkpoint_step(tmp_path / "resume") == 1600  # the run is not lost: the last checkpoint is still there
+    shutil.rmtree(tmp_path / "run" / "model.zip")
+
+    def fail(result):
+        assert (tmp_path / "run" / "model.zip").is_file() and (tmp_path / "run" / "summary.json").is_file()
+        raise OSError("the caller's completion step failed (a benchmark marker)")
+
+    with pytest.raises(OSError, match="completion step failed"):
+        attempt(on_complete=fail)
+    assert checkpoint_step(tmp_path / "resume") == 1600
+
+    done = attempt()
+    assert done.resumed_from == [1600] and done.model.num_timesteps == 2400 and not (tmp_path / "resume").exists()
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["n_timesteps"] == 2400
+
+
 def test_a_resumed_runs_progress_csv_keeps_the_earlier_rows_when_it_fails(tmp_path):
     run(tmp_path, stop_at=1600)
     assert checkpoint_step(tmp_path / "resume") == 800

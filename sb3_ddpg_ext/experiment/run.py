@@ -14,6 +14,7 @@ import json
 import pathlib
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,6 +148,7 @@ def run_experiment(
     on_evaluation: OnEvaluation | None = None,
     diagnostics_dir: str | pathlib.Path | None = None,
     checkpoint_dir: str | pathlib.Path | None = None,
+    on_complete: Callable[[RunResult], None] | None = None,
 ) -> RunResult:
     """
     Train ``spec`` for ``spec.n_timesteps`` steps (default 20,000) with the periodic evaluation.
@@ -162,7 +164,10 @@ def run_experiment(
         against the true return and the policy on probe states at each evaluation, SB3's log as ``progress.csv``
         with this DDPG's update statistics; None: not recorded
     :param checkpoint_dir: Write a checkpoint here after each evaluation, resume from the one there if it matches this
-        run, and remove the folder when the run completes (:mod:`sb3_ddpg_ext.experiment.checkpoint`); None: none
+        run (one of another configuration is moved aside), and remove the folder when the run completes, after its
+        outputs are written (:mod:`sb3_ddpg_ext.experiment.checkpoint`); None: none
+    :param on_complete: Called with the result when training ends, after the run folder's outputs are written and
+        before the checkpoint is removed (a benchmark run's completion marker); None: nothing
     :return: The result, with the model
     """
     if spec.n_timesteps is None:
@@ -223,10 +228,12 @@ def run_experiment(
         )
         wall_time = earlier + time.perf_counter() - start
         result = RunResult(spec, model, evaluation.rows, wall_time, evaluation.stopped, folder, resumed_from)
-        if checkpoint_dir is not None and not evaluation.stopped:
-            shutil.rmtree(checkpoint_dir, ignore_errors=True)
         if folder is not None:
             _write_outputs(folder, result, env)
+        if on_complete is not None:
+            on_complete(result)
+        if checkpoint_dir is not None and not evaluation.stopped:
+            shutil.rmtree(checkpoint_dir, ignore_errors=True)
     finally:
         env.close()
         eval_env.close()
