@@ -127,7 +127,8 @@ def test_outputs_are_written_before_the_checkpoint_is_removed(tmp_path):
 
     done = attempt()
     assert done.resumed_from == [1600] and done.model.num_timesteps == 2400 and not (tmp_path / "resume").exists()
-    assert json.loads((tmp_path / "run" / "summary.json").read_text())["n_timesteps"] == 2400
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["resumed_from"] == [1600] and summary["n_timesteps"] == 2400 and not summary["interrupted"]
 
 
 def test_a_resumed_runs_progress_csv_keeps_the_earlier_rows_when_it_fails(tmp_path):

@@ -37,10 +37,9 @@ from sb3_ddpg_ext.benchmarking.suite import AlgoSpec, EnvSpec, Suite
 from sb3_ddpg_ext.common.errors import ConfigError
 from sb3_ddpg_ext.common.save import atomic_write
 from sb3_ddpg_ext.ddpg.fast import cpu_products_round
-from sb3_ddpg_ext.experiment.checkpoint import checkpoint_step
 from sb3_ddpg_ext.experiment.config import ALGORITHMS, RunSpec, build_run_spec
 from sb3_ddpg_ext.experiment.hyperparams import merge_hyperparams
-from sb3_ddpg_ext.experiment.run import RunResult, check_spec, run_experiment
+from sb3_ddpg_ext.experiment.run import RunResult, check_spec, resume_step, run_experiment
 
 
 @dataclass(frozen=True)
@@ -360,7 +359,7 @@ def run_suite(
 
     if jobs <= 1:
         for run in todo:
-            step = checkpoint_step(checkpoint_dir(results_dir, run))
+            step = resume_step(run.spec(), run.env.eval_freq, run.env.n_eval_episodes, checkpoint_dir(results_dir, run))
             say(f"start {run.label}" + ("" if step is None else f" (resuming from step {step})"))
             record(*_execute_safely(run, str(results_dir)))
     elif todo:
