@@ -262,8 +262,9 @@ def main(argv: list[str] | None = None) -> int:
         message = " ".join(str(error).split())
         print(f"sb3-ddpg {args.command}: error: {message}", file=sys.stderr)
         return 2
-    except RunInterrupted as interrupted:
-        print(f"sb3-ddpg {args.command}: {interrupted}", file=sys.stderr)
+    except RunInterrupted as interrupted:  # its message says where a train run's model went; others add the general line
+        tail = "" if args.command == "train" else "; files already written are complete."
+        print(f"sb3-ddpg {args.command}: {interrupted}{tail}", file=sys.stderr)
         return interrupted.exit_status
     except KeyboardInterrupt:
         print(f"sb3-ddpg {args.command}: interrupted; files already written are complete.", file=sys.stderr)
