@@ -3,7 +3,8 @@ The ``sb3-ddpg`` command: train | eval | report | tune | best | bench | speed.
 
 Each subcommand imports what it needs when it runs: ``train`` and ``eval`` load no optuna, rliable or pandas. Bad
 input (a :class:`~sb3_ddpg_ext.common.errors.ConfigError`) is printed as one line naming the file, the key and
-the fix, with exit status 2.
+the fix, with exit status 2. Ctrl-C ends a command with exit status 130 and SIGTERM one that trains with 143 (the
+shell's 128 + signal number), after ``train`` saved the model trained so far.
 """
 
 import argparse
@@ -15,6 +16,7 @@ import sys
 from typing import Any
 
 from sb3_ddpg_ext.common.errors import ConfigError
+from sb3_ddpg_ext.experiment.interrupt import RunInterrupted
 
 ALGO_CHOICES = ("ddpg_ext", "sb3_ddpg", "td3", "sac")
 
@@ -41,7 +43,17 @@ def _add_train(subparsers: Any) -> None:
     parser.add_argument("--fast", action="store_true", help="this DDPG's fast mode (fused Adam, bfloat16 where native)")
     parser.add_argument("--eval-freq", type=int, default=2_000, help="evaluate every N environment steps (default 2000)")
     parser.add_argument("--n-eval-episodes", type=int, default=10, help="episodes per evaluation (default 10)")
-    parser.add_argument("--run-dir", help="output folder (default: runs/<env>-<algo>-<date>-seed<seed>)")
+    parser.add_argument(
+        "--run-dir",
+        help="output folder (default: runs/<env>-<algo>-<date>-seed<seed>); if it holds the checkpoint of a killed or "
+        "interrupted run of the same configuration, training resumes from it",
+    )
+    parser.add_argument(
+        "--no-checkpoint",
+        action="store_true",
+        help="do not keep <run-dir>/checkpoint/, written after each evaluation and removed when the run completes, "
+        "so that a killed run resumes: it holds the model and its replay buffer (tens to hundreds of MB)",
+    )
     parser.add_argument("--no-progress-bar", action="store_true", help="hide the progress bar")
     parser.add_argument(
         "--no-diagnostics",
@@ -69,9 +81,14 @@ def train_hyperparams(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    """Train on an environment with periodic deterministic evaluation; write model, logs, config, curve and plot."""
+    """
+    Train on an environment with periodic deterministic evaluation; write model, logs, config, curve and plot. A
+    checkpoint after each evaluation lets a killed run resume: run the same command (with the same --run-dir) again.
+    Ctrl-C or SIGTERM saves the model trained so far, the curve and summary.json (marked "interrupted") first.
+    """
+    from sb3_ddpg_ext.experiment.checkpoint import checkpoint_step
     from sb3_ddpg_ext.experiment.config import build_run_spec, check_env_id, check_int
-    from sb3_ddpg_ext.experiment.run import check_spec, run_experiment
+    from sb3_ddpg_ext.experiment.run import check_spec, resume_step, run_experiment
 
     check_env_id(args.env)
     eval_freq = check_int(args.eval_freq, "--eval-freq", "command line")
@@ -86,9 +103,30 @@ def _train(args: argparse.Namespace) -> int:
         spec.tensorboard_log = str(run_dir / "tb")
     progress_bar = not args.no_progress_bar and has["tqdm"] and has["rich"]
     diagnostics_dir = None if args.no_diagnostics else run_dir / "diagnostics"
-    result = run_experiment(
-        spec, eval_freq, n_eval_episodes, run_dir=run_dir, progress_bar=progress_bar, diagnostics_dir=diagnostics_dir
-    )
+    checkpoint_dir = None if args.no_checkpoint else run_dir / "checkpoint"
+    step = resume_step(spec, eval_freq, n_eval_episodes, checkpoint_dir)
+    if step is not None:
+        print(f"resuming from step {step} (checkpoint in {checkpoint_dir})")
+    title = f"{args.algo} on {args.env} (seed {spec.seed})"
+    try:
+        result = run_experiment(
+            spec,
+            eval_freq,
+            n_eval_episodes,
+            run_dir=run_dir,
+            progress_bar=progress_bar,
+            diagnostics_dir=diagnostics_dir,
+            checkpoint_dir=checkpoint_dir,
+        )
+    except RunInterrupted as interrupted:
+        if has["matplotlib"] and (run_dir / "evaluations.csv").is_file():
+            from sb3_ddpg_ext.experiment.plots import plot_run
+
+            plot_run(run_dir, title)
+        if args.run_dir is None and checkpoint_dir is not None and checkpoint_step(checkpoint_dir) is not None:
+            message = f"{interrupted} (add --run-dir {run_dir})"
+            raise RunInterrupted(message, interrupted.signal_number) from interrupted.__cause__
+        raise
     mean, std = result.final_return
     print(
         f"Final evaluation on {args.env}: mean return {mean:.1f} +/- {std:.1f} over {n_eval_episodes} deterministic episodes"
@@ -98,7 +136,7 @@ def _train(args: argparse.Namespace) -> int:
     if has["matplotlib"]:
         from sb3_ddpg_ext.experiment.plots import plot_run
 
-        print(f"Learning curve: {plot_run(run_dir, f'{args.algo} on {args.env} (seed {spec.seed})')}")
+        print(f"Learning curve: {plot_run(run_dir, title)}")
     else:
         print("Learning curve: not plotted (pip install 'sb3_ddpg_ext[extra]' for matplotlib)")
     if spec.tensorboard_log:
@@ -214,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     Run the ``sb3-ddpg`` command line.
 
     :param argv: Arguments (default: ``sys.argv[1:]``)
-    :return: Exit status: 0, 1 when some benchmark run failed, 2 for bad input, 130 when interrupted
+    :return: Exit status: 0, 1 when some benchmark run failed, 2 for bad input, 130 after Ctrl-C, 143 after SIGTERM
+        while training
     """
     args = build_parser().parse_args(argv)
     try:
@@ -223,6 +262,10 @@ def main(argv: list[str] | None = None) -> int:
         message = " ".join(str(error).split())
         print(f"sb3-ddpg {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except RunInterrupted as interrupted:  # its message says where a train run's model went; others add the general line
+        tail = "" if args.command == "train" else "; files already written are complete."
+        print(f"sb3-ddpg {args.command}: {interrupted}{tail}", file=sys.stderr)
+        return interrupted.exit_status
     except KeyboardInterrupt:
         print(f"sb3-ddpg {args.command}: interrupted; files already written are complete.", file=sys.stderr)
         return 130

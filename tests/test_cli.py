@@ -1,8 +1,12 @@
 """`sb3-ddpg train` / `eval` through the real command line, and the experiment layer's converter on RL Zoo files."""
 
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
+import time
 
 import gymnasium as gym
 import numpy as np
@@ -12,6 +16,8 @@ import torch as th
 from sb3_ddpg_ext import DDPG
 from sb3_ddpg_ext.cli import main
 from sb3_ddpg_ext.common.errors import ConfigError
+from sb3_ddpg_ext.diagnostics.recorder import read_progress
+from sb3_ddpg_ext.experiment.checkpoint import checkpoint_step
 from sb3_ddpg_ext.experiment.config import build_run_spec, parse_policy_kwargs
 from sb3_ddpg_ext.experiment.evaluation import EVAL_SEED_OFFSET, evaluate_returns, read_curve
 from sb3_ddpg_ext.experiment.hyperparams import merge_hyperparams, read_hyperparams
@@ -189,3 +195,96 @@ def test_sections_of_any_registered_env_id(tmp_path):
         assert spec.algo_kwargs == {"gamma": 0.8, "tau": 0.1}
     finally:
         gym.registry.pop("PendulumNoVersion")
+
+
+# Pendulum runs with small networks, observations normalized, evaluated every 500 steps (the tests add the budget)
+SIGNALED = [
+    *["--env", "Pendulum-v1", "--eval-freq", "500", "--n-eval-episodes", "1", "--no-progress-bar", "--params"],
+    *["learning_starts=100", "batch_size=32", "buffer_size=5000", "policy_kwargs={net_arch: [32, 32]}", "normalize=true"],
+]
+
+
+def start_train(run_dir, n_timesteps):
+    command = [sys.executable, "-m", "sb3_ddpg_ext", "train", *SIGNALED, "--n-timesteps", str(n_timesteps)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([*command, "--run-dir", str(run_dir)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def wait_for(condition, process, what, timeout=300):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, f"train ended before {what}: {process.communicate()[1].decode()[-2000:]}"
+        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
+        time.sleep(0.05)
+
+
+def evaluated_steps(run_dir):
+    try:
+        return read_curve(run_dir / "evaluations.csv")["step"].tolist()
+    except (OSError, ValueError):
+        return []
+
+
+@pytest.mark.parametrize(("signal_number", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_train_keeps_the_model_trained_so_far(tmp_path, signal_number, status):
+    run_dir = tmp_path / "run"
+    process = start_train(run_dir, 100_000)
+    # after the evaluation at step 500 and its checkpoint, at any moment of training
+    wait_for(lambda: (checkpoint_step(run_dir / "checkpoint") or 0) >= 500, process, "checkpoint at step 500")
+    process.send_signal(signal_number)
+    _, err = process.communicate(timeout=120)
+    err = err.decode()
+    assert process.returncode == status, err[-2000:]
+    assert "Traceback" not in err, err[-2000:]
+    name = signal.Signals(signal_number).name
+    [line] = [line for line in err.splitlines() if line.startswith("sb3-ddpg train: interrupted")]
+    match = re.match(rf"sb3-ddpg train: interrupted by {name} at step (\d+); model saved to (\S+) ", line)
+    assert match and match.group(2) == str(run_dir / "model.zip"), line
+    step = int(match.group(1))
+    checkpoint = checkpoint_step(run_dir / "checkpoint")
+    assert checkpoint is not None and 500 <= checkpoint <= step
+    assert f"run it again to resume from its checkpoint of step {checkpoint} in {run_dir / 'checkpoint'}" in line
+
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["interrupted"] is True and summary["n_timesteps"] == step
+    assert summary["last_evaluation_step"] == evaluated_steps(run_dir)[-1] <= step
+    for name in ("vecnormalize.pkl", "learning_curve.png", "best/best_model.zip", "config.yml"):
+        assert (run_dir / name).is_file(), name
+    assert DDPG.load(run_dir / "model.zip").num_timesteps == step
+    command = [sys.executable, "-m", "sb3_ddpg_ext", "eval", "--model", str(run_dir / "model.zip"), "--n-episodes", "1"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0 and "over 1 deterministic episodes" in result.stdout, result.stderr[-2000:]
+
+
+def test_a_killed_train_resumes_from_its_checkpoint(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    process = start_train(run_dir, 3000)
+    wait_for(lambda: (checkpoint_step(run_dir / "checkpoint") or 0) >= 1000, process, "checkpoint at step 1000")
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = checkpoint_step(run_dir / "checkpoint")
+    assert killed_at is not None and 1000 <= killed_at < 3000, "the run finished before it could be killed"
+    assert not (run_dir / "summary.json").exists()
+    before = read_curve(run_dir / "evaluations.csv")
+    monitor = next((run_dir / "monitor").glob("*.monitor.csv"))
+    episodes_before = len(monitor.read_text().splitlines()) - 2
+
+    assert main(["train", *SIGNALED, "--n-timesteps", "3000", "--run-dir", str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    assert f"resuming from step {killed_at} (checkpoint in {run_dir / 'checkpoint'})" in out
+    assert "Final evaluation on Pendulum-v1" in out
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["resumed_from"] == [killed_at] and summary["n_timesteps"] == 3000 and not summary["interrupted"]
+    after = read_curve(run_dir / "evaluations.csv")
+    assert after["step"].tolist() == list(range(0, 3001, 500))
+    kept = before["step"] <= killed_at
+    np.testing.assert_array_equal(after["mean_return"][: kept.sum()], before["mean_return"][kept])
+    # a complete run folder, the checkpoint removed; the monitor CSV keeps the killed attempt's episodes
+    assert not (run_dir / "checkpoint").exists()
+    for name in ("model.zip", "vecnormalize.pkl", "best/best_model.zip", "config.yml", "learning_curve.png"):
+        assert (run_dir / name).is_file(), name
+    assert len(monitor.read_text().splitlines()) - 2 > episodes_before >= killed_at // 200 - 1
+    # SB3's log every 4 episodes: the killed attempt's rows up to the checkpoint, then the resumed attempt's
+    logged = read_progress(run_dir / "diagnostics")["time/total_timesteps"]
+    assert logged[~np.isnan(logged)].tolist() == [800, 1600, 2400]
+    assert DDPG.load(run_dir / "model.zip").num_timesteps == 3000

@@ -1,8 +1,10 @@
 """A killed or stopped run goes on from its last evaluation's checkpoint (real Pendulum runs, a real killed process)."""
 
 import json
+import logging
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,11 +12,12 @@ import time
 
 import numpy as np
 import pandas as pd
+import pytest
 import yaml
 
 from sb3_ddpg_ext.cli import main
 from sb3_ddpg_ext.diagnostics.recorder import read_probes, read_progress, read_value_curve
-from sb3_ddpg_ext.experiment.checkpoint import checkpoint_step
+from sb3_ddpg_ext.experiment.checkpoint import checkpoint_step, load_checkpoint
 from sb3_ddpg_ext.experiment.config import build_run_spec
 from sb3_ddpg_ext.experiment.run import run_experiment
 
@@ -78,12 +81,78 @@ def test_a_stopped_run_resumes_from_its_last_checkpoint(tmp_path):
     assert list(logged[~np.isnan(logged)]) == [800, 1600, 2400]
 
 
-def test_a_checkpoint_of_another_configuration_is_not_resumed(tmp_path):
+def test_a_checkpoint_of_another_configuration_is_moved_aside_not_resumed(tmp_path, caplog):
     run(tmp_path, stop_at=1600)
     assert checkpoint_step(tmp_path / "resume") == 800
-    other = run(tmp_path, hyperparams={"batch_size": 16})
+    key = json.loads((tmp_path / "resume" / "latest.json").read_text())["key"]
+    files = sorted(path.name for path in (tmp_path / "resume").iterdir())
+    with caplog.at_level(logging.WARNING, logger="sb3_ddpg_ext.experiment.checkpoint"):
+        other = run(tmp_path, hyperparams={"batch_size": 16})
     assert other.resumed_from == [] and [row[0] for row in other.rows] == [0, 800, 1600, 2400]
     assert not (tmp_path / "resume").exists()
+    # nothing deleted: the old checkpoint is beside, complete, and one line said so, naming both folders
+    stale = tmp_path / f"resume.stale-{key}"
+    assert sorted(path.name for path in stale.iterdir()) == files and checkpoint_step(stale) == 800
+    [record] = caplog.records
+    message = record.getMessage()
+    assert "\n" not in message and str(tmp_path / "resume") in message and str(stale) in message
+    assert "another configuration" in message
+    # a second one of the same configuration does not replace the first
+    shutil.copytree(stale, tmp_path / "resume")
+    assert load_checkpoint(tmp_path / "resume", "another key") is None
+    assert checkpoint_step(stale) == 800 and checkpoint_step(tmp_path / f"resume.stale-{key}-2") == 800
+
+
+def test_outputs_are_written_before_the_checkpoint_is_removed(tmp_path):
+    def attempt(on_complete=None):
+        return run_experiment(
+            spec(), 800, 2, run_dir=tmp_path / "run", checkpoint_dir=tmp_path / "resume", on_complete=on_complete
+        )
+
+    # a directory where model.zip goes: saving the finished model fails for real (os.replace onto a directory)
+    (tmp_path / "run" / "model.zip").mkdir(parents=True)
+    (tmp_path / "run" / "model.zip" / "keep").touch()
+    with pytest.raises(IsADirectoryError):
+        attempt()
+    assert checkpoint_step(tmp_path / "resume") == 1600  # the run is not lost: the last checkpoint is still there
+    shutil.rmtree(tmp_path / "run" / "model.zip")
+
+    def fail(result):
+        assert (tmp_path / "run" / "model.zip").is_file() and (tmp_path / "run" / "summary.json").is_file()
+        raise OSError("the caller's completion step failed (a benchmark marker)")
+
+    with pytest.raises(OSError, match="completion step failed"):
+        attempt(on_complete=fail)
+    assert checkpoint_step(tmp_path / "resume") == 1600
+
+    done = attempt()
+    assert done.resumed_from == [1600] and done.model.num_timesteps == 2400 and not (tmp_path / "resume").exists()
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["resumed_from"] == [1600] and summary["n_timesteps"] == 2400 and not summary["interrupted"]
+
+
+def test_a_resumed_runs_progress_csv_keeps_the_earlier_rows_when_it_fails(tmp_path):
+    run(tmp_path, stop_at=1600)
+    assert checkpoint_step(tmp_path / "resume") == 800
+
+    def fail_at_1600(step, returns):
+        if step >= 1600:
+            raise RuntimeError("failed mid-training")
+        return True
+
+    with pytest.raises(RuntimeError, match="failed mid-training"):
+        run_experiment(
+            spec(),
+            800,
+            2,
+            csv_path=tmp_path / "curve.csv",
+            diagnostics_dir=tmp_path / "diagnostics",
+            checkpoint_dir=tmp_path / "resume",
+            on_evaluation=fail_at_1600,
+        )
+    # the first attempt's row (step 800, before the checkpoint) is on disk, in SB3's CSV form
+    logged = read_progress(tmp_path / "diagnostics")["time/total_timesteps"]
+    assert list(logged[~np.isnan(logged)]) == [800]
 
 
 def test_a_killed_benchmark_run_resumes(tmp_path, capsys):

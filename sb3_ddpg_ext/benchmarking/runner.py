@@ -7,8 +7,9 @@ and evaluation protocol as ``sb3-ddpg train`` and tuning trials). It writes its 
 wall_time``), replaced atomically after every evaluation, and when it finishes a marker
 ``seed_<k>.done.json`` (wall time, versions, the exact configuration). A run is complete when its
 marker exists and matches the suite's current configuration; complete runs are skipped. A run that was killed goes on
-from its last evaluation: each run keeps a checkpoint in ``seed_<k>.resume/`` until it completes
-(:mod:`sb3_ddpg_ext.experiment.checkpoint`), and its marker lists the steps it resumed from.
+from its last evaluation: each run keeps a checkpoint in ``seed_<k>.resume/`` until its marker is written
+(:mod:`sb3_ddpg_ext.experiment.checkpoint`; one of an earlier configuration is moved to
+``seed_<k>.resume.stale-<key>/``), and its marker lists the steps it resumed from.
 """
 
 from __future__ import annotations
@@ -36,10 +37,9 @@ from sb3_ddpg_ext.benchmarking.suite import AlgoSpec, EnvSpec, Suite
 from sb3_ddpg_ext.common.errors import ConfigError
 from sb3_ddpg_ext.common.save import atomic_write
 from sb3_ddpg_ext.ddpg.fast import cpu_products_round
-from sb3_ddpg_ext.experiment.checkpoint import checkpoint_step
 from sb3_ddpg_ext.experiment.config import ALGORITHMS, RunSpec, build_run_spec
 from sb3_ddpg_ext.experiment.hyperparams import merge_hyperparams
-from sb3_ddpg_ext.experiment.run import check_spec, run_experiment
+from sb3_ddpg_ext.experiment.run import RunResult, check_spec, resume_step, run_experiment
 
 
 @dataclass(frozen=True)
@@ -276,6 +276,21 @@ def execute_run(entry: Run, results_dir: str | Path) -> float:
         done_path.unlink()
     folder = diagnostics_dir(results_dir, entry)
     shutil.rmtree(folder, ignore_errors=True)  # an unfinished attempt's files (a resumed run rewrites its records)
+
+    def write_marker(result: RunResult) -> None:  # before the checkpoint is removed
+        marker = {
+            "run": entry.label,
+            "config": entry.config(),
+            "config_hash": entry.config_hash(),
+            "wall_time_s": round(result.wall_time_s, 3),
+            "resumed_from": result.resumed_from,
+            "torch_threads": th.get_num_threads(),
+            "versions": versions(),
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "command": " ".join(sys.argv),
+        }
+        atomic_write(done_path, lambda file: json.dump(marker, file, indent=2, sort_keys=True, default=repr), mode="w")
+
     result = run_experiment(
         entry.spec(),
         entry.env.eval_freq,
@@ -283,19 +298,8 @@ def execute_run(entry: Run, results_dir: str | Path) -> float:
         csv_path=csv_path,
         diagnostics_dir=folder,
         checkpoint_dir=checkpoint_dir(results_dir, entry),
+        on_complete=write_marker,
     )
-    marker = {
-        "run": entry.label,
-        "config": entry.config(),
-        "config_hash": entry.config_hash(),
-        "wall_time_s": round(result.wall_time_s, 3),
-        "resumed_from": result.resumed_from,
-        "torch_threads": th.get_num_threads(),
-        "versions": versions(),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "command": " ".join(sys.argv),
-    }
-    atomic_write(done_path, lambda file: json.dump(marker, file, indent=2, sort_keys=True, default=repr), mode="w")
     return result.wall_time_s
 
 
@@ -355,7 +359,7 @@ def run_suite(
 
     if jobs <= 1:
         for run in todo:
-            step = checkpoint_step(checkpoint_dir(results_dir, run))
+            step = resume_step(run.spec(), run.env.eval_freq, run.env.n_eval_episodes, checkpoint_dir(results_dir, run))
             say(f"start {run.label}" + ("" if step is None else f" (resuming from step {step})"))
             record(*_execute_safely(run, str(results_dir)))
     elif todo:

@@ -135,8 +135,8 @@ class ProgressCSV(BaseCallback):
     ``tensorboard_log`` say.
 
     :param path: The CSV file
-    :param head: Rows logged before a resumed run's checkpoint; they are written back before this attempt's rows
-        when training ends
+    :param head: Rows logged before a resumed run's checkpoint; they are written into the file when training starts,
+        before this attempt's rows, so that the file keeps them whatever becomes of this attempt
     """
 
     def __init__(self, path: str | pathlib.Path, head: list[dict[str, str]] | None = None):
@@ -144,18 +144,29 @@ class ProgressCSV(BaseCallback):
         self.path = pathlib.Path(path)
         self.head = [] if head is None else list(head)
         self._output: CSVOutputFormat | None = None
+        self._started = False
 
     def rows(self) -> list[dict[str, str]]:
         """The rows logged so far, a resumed run's earlier rows first."""
-        if not self.path.exists():
+        if not self._started:
             return list(self.head)
         with open(self.path, newline="") as file:
-            return self.head + list(csv.DictReader(file))
+            return list(csv.DictReader(file))
 
     def _on_training_start(self) -> None:
         if self._output is None:
+            earlier = self.rows()  # a resumed run's, or those of an earlier learn() with this callback
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._output = CSVOutputFormat(str(self.path))
+            self._output = CSVOutputFormat(str(self.path))  # opened with "w+"
+            if earlier:
+                columns = list(dict.fromkeys(key for row in earlier for key in row))
+                writer = csv.DictWriter(self._output.file, fieldnames=columns, lineterminator="\n")
+                writer.writeheader()
+                writer.writerows(earlier)
+                self._output.file.flush()
+                # SB3's writer appends its rows under these columns, and rewrites the rows above when a new key comes
+                self._output.keys = columns
+            self._started = True
             self.model.logger.output_formats.append(self._output)
 
     def _on_step(self) -> bool:
@@ -167,26 +178,6 @@ class ProgressCSV(BaseCallback):
             self.model.logger.output_formats.remove(self._output)
             self._output.close()
             self._output = None
-            if self.head:
-                write_rows(self.path, self.rows())
-
-
-def write_rows(path: str | pathlib.Path, rows: list[dict[str, str]]) -> None:
-    """
-    Write rows with possibly different keys as one CSV (columns in order of first appearance; a missing value is
-    empty, as in SB3's ``progress.csv``), atomically.
-
-    :param path: The CSV file
-    :param rows: The rows
-    """
-    columns = list(dict.fromkeys(key for row in rows for key in row))
-
-    def write(file: Any) -> None:
-        writer = csv.DictWriter(file, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-
-    atomic_write(path, write, mode="w")
 
 
 def read_progress(path: str | pathlib.Path) -> dict[str, np.ndarray]:

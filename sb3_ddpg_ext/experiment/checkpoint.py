@@ -6,7 +6,9 @@ checkpoint folder what training needs to go on: the model (SB3's ``save``: weigh
 counters), its replay buffer, the ``VecNormalize`` statistics, the random number generators' states and the run's
 records (the learning curve, from which the best return is derived, the diagnostics, SB3's log). The model and
 buffer files carry the step in their names and ``latest.json``, replaced atomically after them, names the complete
-set, so a kill at any moment leaves the previous checkpoint usable. The folder is removed once the run completes.
+set, so a kill at any moment leaves the previous checkpoint usable. The folder is removed once the run completes and
+its outputs are written. A checkpoint of another configuration is never resumed nor deleted: it is moved aside, to
+``<folder>.stale-<its key>`` (:func:`load_checkpoint`), with a warning.
 
 A resumed run trains the same configuration with the same code, but it is not bit for bit the run that was killed:
 its training environments start a fresh episode (seeded with the run's seed plus the resumed step), the gradient
@@ -15,10 +17,10 @@ steps due at the checkpoint's rollout are not taken, and SB3's episode statistic
 
 import hashlib
 import json
+import logging
 import pathlib
 import pickle
 import random
-import shutil
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +37,7 @@ from sb3_ddpg_ext.experiment.config import RunSpec, resolve_algorithm
 from sb3_ddpg_ext.experiment.evaluation import PeriodicEvaluation
 
 LATEST_FILE = "latest.json"
+logger = logging.getLogger(__name__)
 
 
 def run_key(spec: RunSpec, eval_freq: int, n_eval_episodes: int) -> str:
@@ -82,20 +85,25 @@ def _files(folder: pathlib.Path, step: int) -> tuple[pathlib.Path, pathlib.Path,
     return folder / f"model_{step}.zip", folder / f"replay_buffer_{step}.pkl", folder / f"state_{step}.pkl"
 
 
-def checkpoint_step(folder: str | pathlib.Path) -> int | None:
+def checkpoint_step(folder: str | pathlib.Path, key: str | None = None) -> int | None:
     """
     :param folder: A checkpoint folder
-    :return: The step of its last complete checkpoint, or None when there is none
+    :param key: :func:`run_key` of a run; None: any run's
+    :return: The step of its last complete checkpoint (of the run of ``key``, when given), or None when there is none
     """
     try:
-        return int(json.loads((pathlib.Path(folder) / LATEST_FILE).read_text())["step"])
+        latest = json.loads((pathlib.Path(folder) / LATEST_FILE).read_text())
+        step = int(latest["step"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    return step if key is None or latest.get("key") == key else None
 
 
 def load_checkpoint(folder: str | pathlib.Path, key: str) -> RunState | None:
     """
-    The state of the last complete checkpoint in ``folder``; a checkpoint of another configuration is removed.
+    The state of the last complete checkpoint in ``folder``. A checkpoint of another configuration (its key differs)
+    is not resumed and not deleted: the folder is moved to ``<folder>.stale-<its key>`` (``-2``, ``-3``... appended
+    if that exists) and a one-line warning names both.
 
     :param folder: The checkpoint folder
     :param key: :func:`run_key` of the run
@@ -107,7 +115,17 @@ def load_checkpoint(folder: str | pathlib.Path, key: str) -> RunState | None:
     except (OSError, json.JSONDecodeError):
         return None
     if latest.get("key") != key:
-        shutil.rmtree(folder, ignore_errors=True)
+        aside = folder.with_name(f"{folder.name}.stale-{latest.get('key')}")
+        count = 1
+        while aside.exists():
+            count += 1
+            aside = folder.with_name(f"{folder.name}.stale-{latest.get('key')}-{count}")
+        folder.rename(aside)
+        logger.warning(
+            f"{folder}: the checkpoint of step {latest.get('step')} is of another configuration (the hyperparameters, "
+            f"seed, budget or evaluation changed), so this run starts afresh; it was moved to {aside} (delete it if "
+            "you do not need it)"
+        )
         return None
     with open(_files(folder, int(latest["step"]))[2], "rb") as file:
         state: RunState = pickle.load(file)

@@ -103,9 +103,12 @@ def plot_run(run_dir: str | pathlib.Path, title: str) -> pathlib.Path:
     run_dir = pathlib.Path(run_dir)
     background = None
     files = get_monitor_files(str(run_dir / "monitor")) if (run_dir / "monitor").is_dir() else []
-    # Monitor CSVs: a JSON comment line, then columns r (return), l (length), t (time); episodes of all envs by time
+    # Monitor CSVs: a JSON comment line, then columns r (return), l (length), t (time); episodes of all envs by time.
+    # A resumed run's attempt appends its episodes with t restarting at 0: each restart goes on from the time before.
     episodes = [np.loadtxt(name, delimiter=",", skiprows=2, ndmin=2) for name in files]
     episodes = [rows for rows in episodes if rows.size]
+    for rows in episodes:
+        rows[1:, 2] += np.cumsum(np.where(np.diff(rows[:, 2]) < 0, rows[:-1, 2], 0.0))
     if episodes:
         rows = np.concatenate(episodes)
         rows = rows[np.argsort(rows[:, 2], kind="stable")]

@@ -6,14 +6,21 @@ A run folder holds ``config.yml`` (written before training; it works as ``--hype
 ``model.zip``, ``best/best_model.zip``, ``monitor/`` CSVs, ``tb/`` (tensorboard, unless the hyperparameters say
 otherwise), ``vecnormalize.pkl`` when observations are normalized, ``summary.json`` and, when asked,
 ``diagnostics/`` (:mod:`sb3_ddpg_ext.diagnostics.recorder`). A run given a checkpoint folder resumes from it
-(:mod:`sb3_ddpg_ext.experiment.checkpoint`).
+(:mod:`sb3_ddpg_ext.experiment.checkpoint`); a resumed run's monitor CSVs go on after the earlier attempt's episodes.
+
+Ctrl-C or SIGTERM while a run trains (:mod:`sb3_ddpg_ext.experiment.interrupt`) writes what the run has, as if it had
+finished there (in a run folder: ``model.zip``, ``vecnormalize.pkl``, ``summary.json`` with ``"interrupted": true``;
+the learning curve and the checkpoint are already on disk), then raises
+:class:`~sb3_ddpg_ext.experiment.interrupt.RunInterrupted`, whose message says where.
 """
 
 import dataclasses
 import json
 import pathlib
 import shutil
+import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,9 +33,10 @@ from sb3_ddpg_ext.common.errors import ConfigError
 from sb3_ddpg_ext.common.save import atomic_path, atomic_write
 from sb3_ddpg_ext.diagnostics.probes import draw_probe_states
 from sb3_ddpg_ext.diagnostics.recorder import N_PROBE_STATES, PROBE_SEED_OFFSET, PROGRESS_FILE, Diagnostics, ProgressCSV
-from sb3_ddpg_ext.experiment.checkpoint import ResumeCheckpoint, load_checkpoint, restore_model, run_key
+from sb3_ddpg_ext.experiment.checkpoint import ResumeCheckpoint, checkpoint_step, load_checkpoint, restore_model, run_key
 from sb3_ddpg_ext.experiment.config import RunSpec, resolve_algorithm
 from sb3_ddpg_ext.experiment.evaluation import EVAL_SEED_OFFSET, OnEvaluation, PeriodicEvaluation
+from sb3_ddpg_ext.experiment.interrupt import RunInterrupted, sigterm_as_interrupt
 
 DEFAULT_TIMESTEPS = 20_000
 
@@ -45,6 +53,7 @@ class RunResult:
     :param stopped: Whether ``on_evaluation`` stopped training early
     :param run_dir: The run folder, if one was written
     :param resumed_from: Steps of the checkpoints the run was resumed from, in order
+    :param interrupted: Whether Ctrl-C or SIGTERM stopped training (the model is the one of that moment)
     """
 
     spec: RunSpec
@@ -54,6 +63,7 @@ class RunResult:
     stopped: bool = False
     run_dir: pathlib.Path | None = None
     resumed_from: list[int] = field(default_factory=list)
+    interrupted: bool = False
 
     @property
     def final_return(self) -> tuple[float, float]:
@@ -61,7 +71,9 @@ class RunResult:
         return self.rows[-1][1], self.rows[-1][2]
 
 
-def make_env(spec: RunSpec, n_envs: int, seed: int, monitor_dir: pathlib.Path | None = None) -> VecEnv:
+def make_env(
+    spec: RunSpec, n_envs: int, seed: int, monitor_dir: pathlib.Path | None = None, append_monitor: bool = False
+) -> VecEnv:
     """
     The vectorized environment of a run, with SB3's ``Monitor`` and, when the spec says so, ``VecNormalize``.
 
@@ -69,9 +81,16 @@ def make_env(spec: RunSpec, n_envs: int, seed: int, monitor_dir: pathlib.Path | 
     :param n_envs: Number of environments
     :param seed: Seed of the first environment (SB3 seeds the others with ``seed + i``)
     :param monitor_dir: Folder of the monitor CSVs; None: not written
+    :param append_monitor: Add the episodes to the monitor CSVs there (a resumed run's) instead of replacing them
     :return: The environment
     """
-    env = make_vec_env(spec.env_id, n_envs=n_envs, seed=seed, monitor_dir=None if monitor_dir is None else str(monitor_dir))
+    env = make_vec_env(
+        spec.env_id,
+        n_envs=n_envs,
+        seed=seed,
+        monitor_dir=None if monitor_dir is None else str(monitor_dir),
+        monitor_kwargs={"override_existing": not append_monitor},
+    )
     if spec.normalize:
         env = VecNormalize(env, **(spec.normalize if isinstance(spec.normalize, dict) else {}))
     return env
@@ -137,6 +156,22 @@ def write_config(run_dir: pathlib.Path, spec: RunSpec, eval_freq: int, n_eval_ep
     return path
 
 
+def resume_step(spec: RunSpec, eval_freq: int, n_eval_episodes: int, checkpoint_dir: str | pathlib.Path | None) -> int | None:
+    """
+    The step that :func:`run_experiment` with these arguments would resume from.
+
+    :param spec: The run's specification
+    :param eval_freq: Evaluation period
+    :param n_eval_episodes: Episodes per evaluation
+    :param checkpoint_dir: The run's checkpoint folder, if any
+    :return: The step of the checkpoint there if it is one of this run, else None
+    """
+    if checkpoint_dir is None:
+        return None
+    budget = dataclasses.replace(spec, n_timesteps=DEFAULT_TIMESTEPS if spec.n_timesteps is None else spec.n_timesteps)
+    return checkpoint_step(checkpoint_dir, run_key(budget, eval_freq, n_eval_episodes))
+
+
 def run_experiment(
     spec: RunSpec,
     eval_freq: int,
@@ -147,6 +182,7 @@ def run_experiment(
     on_evaluation: OnEvaluation | None = None,
     diagnostics_dir: str | pathlib.Path | None = None,
     checkpoint_dir: str | pathlib.Path | None = None,
+    on_complete: Callable[[RunResult], None] | None = None,
 ) -> RunResult:
     """
     Train ``spec`` for ``spec.n_timesteps`` steps (default 20,000) with the periodic evaluation.
@@ -162,8 +198,12 @@ def run_experiment(
         against the true return and the policy on probe states at each evaluation, SB3's log as ``progress.csv``
         with this DDPG's update statistics; None: not recorded
     :param checkpoint_dir: Write a checkpoint here after each evaluation, resume from the one there if it matches this
-        run, and remove the folder when the run completes (:mod:`sb3_ddpg_ext.experiment.checkpoint`); None: none
+        run (one of another configuration is moved aside), and remove the folder when the run completes, after its
+        outputs are written (:mod:`sb3_ddpg_ext.experiment.checkpoint`); None: none
+    :param on_complete: Called with the result when training ends, after the run folder's outputs are written and
+        before the checkpoint is removed (a benchmark run's completion marker); None: nothing
     :return: The result, with the model
+    :raises RunInterrupted: On Ctrl-C or SIGTERM while training, after the run folder's outputs are written
     """
     if spec.n_timesteps is None:
         spec.n_timesteps = DEFAULT_TIMESTEPS
@@ -175,7 +215,9 @@ def run_experiment(
     key = run_key(spec, eval_freq, n_eval_episodes)
     state = None if checkpoint_dir is None else load_checkpoint(checkpoint_dir, key)
     first_seed = spec.seed if state is None else spec.seed + state.step  # a resumed run's episodes are new ones
-    env = make_env(spec, spec.n_envs, first_seed, None if folder is None else folder / "monitor")
+    monitor = None if folder is None else folder / "monitor"
+    append = state is not None and monitor is not None and any(monitor.glob("*.monitor.csv"))
+    env = make_env(spec, spec.n_envs, first_seed, monitor, append_monitor=append)
     eval_env = make_env(spec, 1, spec.seed + EVAL_SEED_OFFSET)
     if isinstance(eval_env, VecNormalize):
         eval_env.training, eval_env.norm_reward = False, False
@@ -215,40 +257,66 @@ def run_experiment(
             callbacks.append(ResumeCheckpoint(checkpoint_dir, key, evaluation, diagnostics, progress, resumed_from))
         earlier = 0.0 if state is None else state.rows[-1][3]
         start = time.perf_counter()
-        model.learn(
-            spec.n_timesteps - model.num_timesteps,
-            callback=callbacks,
-            progress_bar=progress_bar,
-            reset_num_timesteps=state is None,
-        )
+        try:
+            with sigterm_as_interrupt():
+                model.learn(
+                    spec.n_timesteps - model.num_timesteps,
+                    callback=callbacks,
+                    progress_bar=progress_bar,
+                    reset_num_timesteps=state is None,
+                )
+        except KeyboardInterrupt as error:
+            wall_time = earlier + time.perf_counter() - start
+            result = RunResult(spec, model, evaluation.rows, wall_time, evaluation.stopped, folder, resumed_from, True)
+            raise _interrupted(error, result, env, checkpoint_dir) from error
         wall_time = earlier + time.perf_counter() - start
         result = RunResult(spec, model, evaluation.rows, wall_time, evaluation.stopped, folder, resumed_from)
-        if checkpoint_dir is not None and not evaluation.stopped:
-            shutil.rmtree(checkpoint_dir, ignore_errors=True)
         if folder is not None:
             _write_outputs(folder, result, env)
+        if on_complete is not None:
+            on_complete(result)
+        if checkpoint_dir is not None and not evaluation.stopped:
+            shutil.rmtree(checkpoint_dir, ignore_errors=True)
     finally:
         env.close()
         eval_env.close()
     return result
 
 
+def _interrupted(
+    error: KeyboardInterrupt, result: RunResult, env: VecEnv, checkpoint_dir: str | pathlib.Path | None
+) -> RunInterrupted:
+    """Write what an interrupted run has into its run folder, and say what and where in the exception to raise."""
+    signal_number = getattr(error, "signal_number", signal.SIGINT)
+    message = f"interrupted by {signal.Signals(signal_number).name} at step {result.model.num_timesteps}"
+    if result.run_dir is not None:
+        _write_outputs(result.run_dir, result, env)
+        message += f"; model saved to {result.run_dir / 'model.zip'} (summary.json and evaluations.csv beside it)"
+    step = None if checkpoint_dir is None else checkpoint_step(checkpoint_dir)
+    if step is not None:
+        message += f"; run it again to resume from its checkpoint of step {step} in {checkpoint_dir}"
+    return RunInterrupted(message, signal_number)
+
+
 def _write_outputs(folder: pathlib.Path, result: RunResult, env: VecEnv) -> None:
-    """The model, the normalization statistics and ``summary.json`` of a finished run."""
+    """The model, the normalization statistics and ``summary.json`` of a finished (or interrupted) run."""
     with atomic_path(folder / "model.zip") as tmp:
         result.model.save(tmp)
     if isinstance(env, VecNormalize):
         with atomic_path(folder / "vecnormalize.pkl") as tmp:
             env.save(str(tmp))
-    mean, std = result.final_return
+    last = result.rows[-1] if result.rows else (None, None, None, None)
     summary: dict[str, Any] = {
         "env": result.spec.env_id,
         "algo": result.spec.algo,
         "seed": result.spec.seed,
         "n_timesteps": int(result.model.num_timesteps),
         "wall_time_s": round(result.wall_time_s, 1),
-        "final_mean_return": mean,
-        "final_std_return": std,
+        "final_mean_return": last[1],
+        "final_std_return": last[2],
+        "last_evaluation_step": last[0],
         "stopped_early": result.stopped,
+        "interrupted": result.interrupted,
+        "resumed_from": result.resumed_from,
     }
     atomic_write(folder / "summary.json", lambda file: json.dump(summary, file, indent=2), mode="w")
