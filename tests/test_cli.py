@@ -56,6 +56,7 @@ def test_train_writes_run_folder_and_eval_reads_it(tmp_path, capsys):
     assert list((run_dir / "tb").rglob("events.out.tfevents*"))
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["n_timesteps"] == 400 and summary["seed"] == 3  # seed given as a hyperparameter, used once
+    assert summary["update_backend"] == "autograd"  # the exact mode (the fast mode names its products' backends)
     curve = read_curve(run_dir / "evaluations.csv")
     assert curve["step"].tolist() == [0, 200, 400]  # one protocol: step 0, every eval_freq, the end
     assert summary["final_mean_return"] == pytest.approx(curve["mean_return"][-1])

@@ -117,3 +117,15 @@ def test_each_product_gets_a_setting_that_was_timed():
     model.learn(300)
     assert update.plan == plan  # measured once per process, shapes and thread count
     assert th.get_float32_matmul_precision() == "highest"  # restored after train()
+
+
+def test_a_fast_runs_summary_names_the_backend_of_its_products(tmp_path):
+    import json
+
+    from sb3_ddpg_ext.cli import main
+
+    run_dir = tmp_path / "run"
+    argv = ["train", "--env", "Pendulum-v1", "--fast", "--n-timesteps", "300", "--run-dir", str(run_dir)]
+    assert main([*argv, "--eval-freq", "300", "--n-eval-episodes", "1", "--no-progress-bar", "--no-diagnostics"]) == 0
+    backend = json.loads((run_dir / "summary.json").read_text())["update_backend"]
+    assert backend.startswith("explicit update; products: ") and ("MKL float32" in backend or "oneDNN" in backend)

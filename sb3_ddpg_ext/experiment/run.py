@@ -319,4 +319,6 @@ def _write_outputs(folder: pathlib.Path, result: RunResult, env: VecEnv) -> None
         "interrupted": result.interrupted,
         "resumed_from": result.resumed_from,
     }
+    if hasattr(result.model, "update_backend"):  # this DDPG: autograd, or the fast mode's update and its products
+        summary["update_backend"] = result.model.update_backend
     atomic_write(folder / "summary.json", lambda file: json.dump(summary, file, indent=2), mode="w")
