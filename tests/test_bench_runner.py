@@ -396,3 +396,18 @@ def test_measure_speed_and_cli(capsys):
     out = capsys.readouterr().out
     assert "ratio fast/td3" in out and "ratio exact/td3" in out and f"{th.get_num_threads()} torch thread(s)" in out
     assert "after 5 untimed training steps" in out
+    assert result.backends["fast"].startswith("explicit update; products: ") and "a" not in result.backends
+    # the update comparison: fast, exact and SB3's train(1) against a hand-written update, with the product rate
+    args = parser.parse_args("--algos fast,exact,sb3_ddpg --steps 20 --rounds 1 --net-arch 16 --updates 2".split())
+    assert run_speed(args) == 0
+    out = capsys.readouterr().out
+    assert "the update's matrix products are 0.0" in out and "sb3: train(1) / fast: train(1):" in out
+
+
+def test_speed_times_sbx_beside_this_ddpg(capsys):
+    pytest.importorskip("sbx")
+    parser = argparse.ArgumentParser()
+    add_speed_arguments(parser)
+    args = parser.parse_args("--algos fast,sbx_ddpg --steps 20 --rounds 1 --net-arch 16 --learning-starts 10".split())
+    assert run_speed(args) == 0
+    assert "ratio fast/sbx_ddpg" in capsys.readouterr().out

@@ -91,15 +91,24 @@ def run_speed(args: argparse.Namespace) -> int:
 
 
 def _update_comparison(env_id: str, net_arch: list[int], learning_starts: int, updates: int, rounds: int, threads: int) -> str:
-    """Time one update of ours, SB3's train(1) and a hand-written PyTorch DDPG update of the same size."""
+    """Time train(1) of this DDPG's fast and exact modes, SB3's DDPG and a hand-written PyTorch DDPG update."""
+    import numpy as np
     import torch as th
 
-    from sb3_ddpg_ext.benchmarking.update_speed import format_update_times, update_times
+    from sb3_ddpg_ext.benchmarking.update_speed import format_update_times, update_flops, update_times
 
     th.set_num_threads(threads)
     kwargs: dict[str, Any] = dict(policy_kwargs=dict(net_arch=net_arch), learning_starts=learning_starts, seed=0, device="cpu")
-    ours, sb3 = (resolve_algorithm(name)("MlpPolicy", env_id, **kwargs) for name in ("ddpg_ext", "sb3_ddpg"))
-    for model in (ours, sb3):
+    ours, sb3 = resolve_algorithm("ddpg_ext"), resolve_algorithm("sb3_ddpg")
+    models: dict[str, Any] = {
+        "fast": ours("MlpPolicy", env_id, **kwargs, fast=True),  # type: ignore[call-arg]
+        "exact": ours("MlpPolicy", env_id, **kwargs),
+        "sb3": sb3("MlpPolicy", env_id, **kwargs),
+    }
+    for model in models.values():
         model.learn(learning_starts + 50)  # data in the buffer, warm-up
-    batch_size = int(getattr(ours, "batch_size"))  # noqa: B009
-    return format_update_times(update_times(ours, sb3, net_arch, batch_size, updates, rounds))
+    first = models["exact"]
+    batch_size = int(first.batch_size)
+    obs_dim, act_dim = (int(np.prod(space.shape or (1,))) for space in (first.observation_space, first.action_space))
+    flops = update_flops(obs_dim, act_dim, net_arch, batch_size)
+    return format_update_times(update_times(models, net_arch, batch_size, updates, rounds), flops)

@@ -3,10 +3,12 @@ Update-level timing: one DDPG update of this package against SB3's ``train(1)`` 
 DDPG update of the same size; ``sb3-ddpg speed`` prints it after the throughput ratio.
 """
 
+import functools
 import itertools
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 import torch as th
 from torch import nn
@@ -65,25 +67,48 @@ def time_per_call(fn: Callable[[], object], n: int) -> float:
     return (time.perf_counter() - start) / n
 
 
-def update_times(ours, sb3, net_arch: list[int], batch_size: int, updates: int, rounds: int) -> dict[str, float]:
+def update_flops(obs_dim: int, act_dim: int, net_arch: list[int], batch_size: int) -> float:
+    """
+    Floating-point operations of the matrix products of one DDPG update (2 per multiply-add), as the explicit update
+    computes them: the target actor and target critic forward; the critic forward, its weight gradients and its input
+    gradients (all layers but the first); the actor forward, the critic forward on its actions and the gradient back
+    to the action input, the actor's weight gradients and its input gradients (all layers but the first).
+
+    :return: FLOPs per update
+    """
+    actor = list(itertools.pairwise([obs_dim, *net_arch, act_dim]))
+    critic = list(itertools.pairwise([obs_dim + act_dim, *net_arch, 1]))
+
+    def products(layers: list[tuple[int, int]]) -> float:
+        return float(sum(2 * batch_size * n_in * n_out for n_in, n_out in layers))
+
+    first_critic = 2 * batch_size * critic[0][0] * critic[0][1]
+    first_actor = 2 * batch_size * actor[0][0] * actor[0][1]
+    action_columns = 2 * batch_size * act_dim * critic[0][1]
+    critic_update = 3 * products(critic) - first_critic  # forward, weight gradients, input gradients
+    actor_update = 3 * products(actor) - first_actor + 2 * products(critic) - first_critic + action_columns
+    return products(actor) + products(critic) + critic_update + actor_update  # the targets' forward passes first
+
+
+def update_times(models: dict[str, Any], net_arch: list[int], batch_size: int, updates: int, rounds: int) -> dict[str, float]:
     """
     Median milliseconds per call, timed alternately: the hand-written update (no sampling, no logging) and ``train(1)``
-    (sampling, update, logging) of both models.
+    (sampling, update, logging) of each model.
 
-    :param ours: a ``sb3_ddpg_ext.DDPG`` whose replay buffer holds data
-    :param sb3: a ``stable_baselines3.DDPG`` of the same size whose replay buffer holds data
-    :param net_arch: hidden layer sizes of both
+    :param models: label -> a DDPG model (this package's or SB3's) whose replay buffer holds data, all of one size
+    :param net_arch: hidden layer sizes of all
     :param batch_size: minibatch size
     :param updates: calls per timing
     :param rounds: alternating rounds
     :return: name -> median milliseconds per call
     """
-    obs_dim, act_dim = ours.observation_space.shape[0], ours.action_space.shape[0]
-    timers = {
-        "hand-written update": hand_written_update(obs_dim, act_dim, net_arch, batch_size),
-        "ours: train(1)": lambda: ours.train(1, batch_size),
-        "sb3:  train(1)": lambda: sb3.train(1, batch_size),
+    first = next(iter(models.values()))
+    obs_dim, act_dim = first.observation_space.shape[0], first.action_space.shape[0]
+    timers: dict[str, Callable[[], object]] = {
+        "hand-written update": hand_written_update(obs_dim, act_dim, net_arch, batch_size)
     }
+    for label, model in models.items():
+        timers[f"{label}: train(1)"] = functools.partial(model.train, 1, batch_size)
     times: dict[str, list[float]] = {name: [] for name in timers}
     for _ in range(rounds):
         for name, fn in timers.items():
@@ -91,12 +116,14 @@ def update_times(ours, sb3, net_arch: list[int], batch_size: int, updates: int, 
     return {name: 1e3 * statistics.median(values) for name, values in times.items()}
 
 
-def format_update_times(ms: dict[str, float]) -> str:
+def format_update_times(ms: dict[str, float], flops: float) -> str:
     """
     :param ms: result of :func:`update_times`
-    :return: a few human-readable lines with the two ratios
+    :param flops: the update's product FLOPs (:func:`update_flops`)
+    :return: a few human-readable lines: each time, the product rate it amounts to, and each over the last model's
     """
-    lines = ["update time, ms (median)", *(f"  {name:22s} {value:7.3f}" for name, value in ms.items())]
-    lines.append(f"  ours train / hand-written:  {ms['ours: train(1)'] / ms['hand-written update']:.3f}")
-    lines.append(f"  sb3 train / ours train:     {ms['sb3:  train(1)'] / ms['ours: train(1)']:.3f}")
+    lines = [f"update time, ms (median); the update's matrix products are {flops / 1e9:.3f} GFLOP"]
+    lines += [f"  {name:22s} {value:7.3f}  ({flops / value / 1e6:6.1f} GFLOP/s)" for name, value in ms.items()]
+    reference = list(ms)[-1]
+    lines += [f"  {reference} / {name}: {ms[reference] / value:.3f}" for name, value in ms.items() if name != reference]
     return "\n".join(lines)
