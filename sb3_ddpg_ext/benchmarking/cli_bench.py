@@ -72,9 +72,9 @@ def run_speed(args: argparse.Namespace) -> int:
     check_int(args.threads, "--threads", "command line", minimum=0)
     check_int(args.warmup, "--warmup", "command line", minimum=0)
     hyperparams = {"learning_starts": args.learning_starts, "policy_kwargs": {"net_arch": net_arch}}
-    if "sbx_ddpg" in names and args.threads and "jax" not in sys.modules:
-        # XLA takes its thread count when JAX starts, not from torch: give it the same
-        os.environ.setdefault("XLA_FLAGS", f"--xla_cpu_multi_thread_eigen={str(args.threads > 1).lower()}")
+    if "sbx_ddpg" in names and args.threads == 1 and "jax" not in sys.modules:
+        # XLA takes its threads when JAX starts, not from torch: one thread for it too
+        os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
     result = measure_speed(
         args.env,
         {name: entries[name] for name in names},
