@@ -91,10 +91,11 @@ class DDPG(OffPolicyAlgorithm):
         the actor, one per environment, each perturbed again at the start of its environment's episodes (and every
         ``perturb_interval`` steps of that environment), so no environment's perturbation changes mid-episode;
         combines with ``action_noise`` or replaces it. ``predict()`` always uses the clean actor.
-    :param fast: the fast mode (:mod:`sb3_ddpg_ext.ddpg.fast`): fused Adam, and the update's float32 matrix products
-        with bfloat16 internals (CPUs where oneDNN runs them) or TF32 (CUDA GPUs) where the hardware runs them
-        natively; every tensor stays float32. Numbers differ from the default (SB3's arithmetic, bit for bit) by
-        rounding only.
+    :param fast: the fast mode (:mod:`sb3_ddpg_ext.ddpg.fast`): fused Adam; for MLP policies an update without
+        autograd whose matrix products each take the fastest backend for their shape (MKL, or oneDNN with bfloat16
+        internals where the CPU has them), measured once per process; for other policies bfloat16 (CPU) or TF32
+        (CUDA) product internals where the hardware runs them natively. Every tensor stays float32; numbers differ
+        from the default (SB3's arithmetic, bit for bit) by rounding only. :attr:`update_backend` says which ran.
     :param update_stats: log statistics of the updates (:mod:`sb3_ddpg_ext.ddpg.update_stats`: Q, targets,
         TD error, actor saturation) under ``train/`` beside the losses; they change no number
 

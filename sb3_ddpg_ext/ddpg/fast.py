@@ -3,13 +3,18 @@ The fast mode (``DDPG(..., fast=True)``): changes that alter DDPG's numbers by r
 
 - PyTorch's fused Adam (one kernel per optimizer step instead of a chain of elementwise ops), for the actor and the
   critic, when their optimizer is Adam or AdamW.
-- During ``train()``, float32 matrix products computed with lower-precision internals, PyTorch's
-  ``torch.set_float32_matmul_precision("medium")``: bfloat16 products with float32 accumulation on a CPU where
-  PyTorch's oneDNN has such kernels (checked by a probe product, not by CPU flags: see :func:`native_fast_matmul`),
-  TensorFloat-32 on a CUDA GPU of compute capability 8.0 or newer. Every tensor stays
-  float32 (parameters, activations, gradients, losses, targets, Adam's state); only the inputs of each product are
-  rounded inside the kernel. Where the hardware has no such native path the fast mode keeps full-precision products
-  and says so once. The previous setting is restored when ``train()`` returns, so nothing outside the update changes.
+- For MLP policies, the update without autograd (:mod:`sb3_ddpg_ext.ddpg.explicit_update`), whose matrix products
+  each run under the fastest of torch's float32 product settings for their shape, measured once per process
+  (:func:`fastest_precisions`): MKL's float32 kernels for the small products, oneDNN's (bfloat16 with float32
+  accumulation where the CPU has them) for the large ones, as the timing says.
+- For other policies (autograd), float32 matrix products with lower-precision internals during ``train()``,
+  PyTorch's ``torch.set_float32_matmul_precision("medium")``: bfloat16 products with float32 accumulation on a CPU
+  where PyTorch's oneDNN has such kernels (checked by a probe product, not by CPU flags: see
+  :func:`native_fast_matmul`), TensorFloat-32 on a CUDA GPU of compute capability 8.0 or newer. Where the hardware
+  has no such native path the fast mode keeps full-precision products and says so once.
+- Every tensor stays float32 (parameters, activations, gradients, losses, targets, Adam's state); only the inputs of
+  a product are rounded inside its kernel. The previous product setting is restored when ``train()`` returns, so
+  nothing outside the update changes.
 - Adam's moment estimates below float32's smallest normal number (subnormals) are set to zero every
   ``FLUSH_INTERVAL`` updates. Units that stop receiving gradient (a dead ReLU) leave their first moment decaying by
   ``beta1`` per step into the subnormal range, where it stays (0.9 times a few multiples of the smallest subnormal
