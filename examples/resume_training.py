@@ -30,4 +30,4 @@ model.learn(steps - steps // 2, reset_num_timesteps=False)
 size, scale = model.replay_buffer.size(), model.action_noise.scale
 print(f"{model.num_timesteps} steps in all, replay buffer {size}, noise scale {scale:.2f}")
 
-# sb3-ddpg train does the same for a run folder: a killed run goes on from its last evaluation when started again
+# sb3-ddpg bench does this for its runs: a killed run goes on from its last evaluation when the suite runs again
