@@ -303,8 +303,9 @@ def report_figures(run_dirs: str | pathlib.Path | Sequence[str | pathlib.Path]) 
 
     :param run_dirs: A run folder written by ``sb3-ddpg train`` (or ``run_experiment`` with a run folder), or several,
         overlaid (DDPG beside TD3)
-    :return: Figure name -> interactive Plotly figure, in the report's order (:data:`FIGURES`: ``return``, ``value``,
-        ``targets``, ``noise``, ``saturation``, ``probes``)
+    :return: Figure name -> interactive Plotly figure, in the report's order
+        (:data:`~sb3_ddpg_ext.report.page.FIGURES`: ``return``, ``value``, ``targets``, ``noise``, ``saturation``,
+        ``probes``)
     :raises ConfigError: when a folder has no ``evaluations.csv``
     """
     folders = [run_dirs] if isinstance(run_dirs, (str, pathlib.Path)) else list(run_dirs)
