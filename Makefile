@@ -6,7 +6,7 @@ PIP_INSTALL := $(PY) -m pip install -q -c constraints.txt
 ENV ?= Pendulum-v1
 STEPS ?= 20000
 
-.PHONY: setup demo train test test-slow test-all test-sb3 lint type bench speed tune docs clean
+.PHONY: setup demo train test test-slow test-all test-sb3 lint type bench speed tune docs release-check clean
 
 setup: $(VENV)/.installed
 
@@ -56,6 +56,11 @@ docs: setup
 	$(PY) -m sphinx -W --keep-going -n -q -b html docs docs/_build/html
 	$(PY) docs/check_links.py docs/_build/html
 	@echo "Site: docs/_build/html/index.html"
+
+# The release: sdist and wheel (python -m build), twine check, then a fresh venv installs the wheel (with -c
+# constraints.txt) and runs sb3-ddpg train and the tutorial notebook at a small budget (tests/release_check.sh).
+release-check: setup
+	PYTHON=$(PY) bash tests/release_check.sh
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache docs/_build
