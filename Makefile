@@ -6,7 +6,7 @@ PIP_INSTALL := $(PY) -m pip install -q -c constraints.txt
 ENV ?= Pendulum-v1
 STEPS ?= 20000
 
-.PHONY: setup demo train test test-slow test-all test-sb3 lint type bench speed tune clean
+.PHONY: setup demo train test test-slow test-all test-sb3 lint type bench speed tune docs release-check clean
 
 setup: $(VENV)/.installed
 
@@ -48,5 +48,19 @@ type: setup
 speed: setup
 	$(VENV)/bin/sb3-ddpg speed --env $(ENV)
 
+# The documentation site (docs/_build/html/index.html, opens offline): warnings are errors, cross references are
+# checked (-n), the tutorial notebook is executed (SB3_DDPG_TUTORIAL_STEPS=N sets its budget per algorithm, default
+# 12000), then every local link of the built pages is checked (docs/check_links.py).
+docs: setup
+	rm -rf docs/_build
+	$(PY) -m sphinx -W --keep-going -n -q -b html docs docs/_build/html
+	$(PY) docs/check_links.py docs/_build/html
+	@echo "Site: docs/_build/html/index.html"
+
+# The release: sdist and wheel (python -m build), twine check, then a fresh venv installs the wheel (with -c
+# constraints.txt) and runs sb3-ddpg train and the tutorial notebook at a small budget (tests/release_check.sh).
+release-check: setup
+	PYTHON=$(PY) bash tests/release_check.sh
+
 clean:
-	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache docs/_build

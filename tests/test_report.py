@@ -1,5 +1,6 @@
 """sb3-ddpg report: the HTML page of run folders, rendered by a real headless Chromium."""
 
+import json
 import pathlib
 import re
 import shutil
@@ -77,3 +78,16 @@ def test_report_png_export(runs, tmp_path):
     write_report(runs, tmp_path / "report.html", png_dir=tmp_path / "png")
     for name, _ in FIGURES:
         assert (tmp_path / "png" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_figures_are_the_pages_figures(runs, tmp_path):
+    from sb3_ddpg_ext.report import report_figures
+
+    figures = report_figures(runs)
+    assert list(figures) == [name for name, _ in FIGURES]
+    assert [trace.name for trace in report_figures(runs[0])["return"].data] == ["ddpg_ext seed 0 (ddpg)"]
+    page = write_report(runs, tmp_path / "report.html").read_text().replace("\\u002f", "/")  # Plotly escapes /
+    for name, figure in figures.items():  # the page shows these figures, trace for trace
+        for trace in figure.data:
+            if trace.name:
+                assert json.dumps(trace.name) in page, (name, trace.name)

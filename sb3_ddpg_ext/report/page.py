@@ -10,7 +10,7 @@ import argparse
 import html
 import json
 import pathlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,6 +56,19 @@ class RunData:
     noise_std: float | None = None
 
 
+def run_label(run_dir: str | pathlib.Path) -> str:
+    """
+    :param run_dir: A run folder
+    :return: Its name in legends: algorithm, seed and folder from its ``summary.json``, else the folder's name
+    """
+    folder = pathlib.Path(run_dir)
+    summary = folder / "summary.json"
+    if not summary.is_file():
+        return folder.name
+    info = json.loads(summary.read_text())
+    return f"{info['algo']} seed {info['seed']} ({folder.name})"
+
+
 def load_run(run_dir: str | pathlib.Path) -> RunData:
     """
     Read a run folder.
@@ -68,18 +81,13 @@ def load_run(run_dir: str | pathlib.Path) -> RunData:
     curve = folder / "evaluations.csv"
     if not curve.is_file():
         raise ConfigError(f"{folder}: no evaluations.csv; give a run folder written by 'sb3-ddpg train'")
-    label = folder.name
-    summary = folder / "summary.json"
-    if summary.is_file():
-        info = json.loads(summary.read_text())
-        label = f"{info['algo']} seed {info['seed']} ({folder.name})"
     diagnostics = folder / "diagnostics"
     noise_std = None
     if (folder / "config.yml").is_file():
         for hyperparams in (yaml.safe_load((folder / "config.yml").read_text()) or {}).values():
             noise_std = hyperparams.get("noise_std") if hyperparams.get("noise_type") else None
     return RunData(
-        label=label,
+        label=run_label(folder),
         evaluations=read_curve(curve),
         value=read_value_curve(diagnostics) if (diagnostics / VALUE_FILE).is_file() else {},
         probes=read_probes(diagnostics) if (diagnostics / PROBES_FILE).is_file() else {},
@@ -288,6 +296,22 @@ def build_figures(runs: list[RunData]) -> dict[str, go.Figure]:
     }
 
 
+def report_figures(run_dirs: str | pathlib.Path | Sequence[str | pathlib.Path]) -> dict[str, go.Figure]:
+    """
+    The figures of ``sb3-ddpg report`` for some run folders, the same figures the HTML page shows; in a notebook,
+    display one (``figures["value"]``) or all of them.
+
+    :param run_dirs: A run folder written by ``sb3-ddpg train`` (or ``run_experiment`` with a run folder), or several,
+        overlaid (DDPG beside TD3)
+    :return: Figure name -> interactive Plotly figure, in the report's order
+        (:data:`~sb3_ddpg_ext.report.page.FIGURES`: ``return``, ``value``, ``targets``, ``noise``, ``saturation``,
+        ``probes``)
+    :raises ConfigError: when a folder has no ``evaluations.csv``
+    """
+    folders = [run_dirs] if isinstance(run_dirs, (str, pathlib.Path)) else list(run_dirs)
+    return build_figures([load_run(folder) for folder in folders])
+
+
 def write_report(run_dirs: list[pathlib.Path], out: pathlib.Path, png_dir: pathlib.Path | None = None) -> pathlib.Path:
     """
     Write the HTML report of some run folders (and, with ``png_dir``, one PNG per figure).
@@ -297,13 +321,12 @@ def write_report(run_dirs: list[pathlib.Path], out: pathlib.Path, png_dir: pathl
     :param png_dir: Folder of the PNGs; None: none
     :return: The HTML file
     """
-    runs = [load_run(path) for path in run_dirs]
-    figures = build_figures(runs)
+    figures = report_figures(run_dirs)
     sections = []
     for k, (name, text) in enumerate(FIGURES):
         div = figures[name].to_html(full_html=False, include_plotlyjs=k == 0, div_id=f"figure-{name}")
         sections.append(f"<section><p>{html.escape(text)}</p>\n{div}</section>")
-    title = "DDPG diagnostics: " + ", ".join(html.escape(run.label) for run in runs)
+    title = "DDPG diagnostics: " + ", ".join(html.escape(run_label(path)) for path in run_dirs)
     page = (
         f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title>"
         "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}section{margin-bottom:2em}</style>"
