@@ -1,7 +1,7 @@
 """
 The documentation's code runs: every Python block written in the site's pages is executed, every YAML block is
-converted by the one converter, every command line is parsed by ``sb3-ddpg``'s own parser (the files it names must
-exist), and the command lines of the getting-started and diagnostics pages are run at a small budget. The built site's
+converted by the one converter, and every command line is parsed by ``sb3-ddpg``'s own parser (the files it names must
+exist); tests/test_readme.py runs every command line of the README and the pages at a small budget. The built site's
 link checker is tested on a small site with known faults. (The scripts the pages include from examples/ are run by
 tests/test_examples.py, the tutorial notebook by ``make docs``.)
 """
@@ -24,9 +24,6 @@ from sb3_ddpg_ext.experiment.config import build_run_spec
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 PAGES = sorted(path for path in DOCS.rglob("*.rst") if "_build" not in path.parts)
-# Pages whose command lines are run (train lines get a small budget appended), in this order, in one folder. 1,000 steps:
-# a run shorter than SB3's first log dump (4 episodes) has no time/total_timesteps, which sb3-ddpg report needs
-RUN_PAGES = ("guide/quickstart.rst", "guide/diagnostics.rst")
 SMALL_TRAIN = ["--n-timesteps", "1000", "--eval-freq", "500", "--n-eval-episodes", "2", "--no-progress-bar"]
 # Files that the command lines of a page write and later lines read
 WRITTEN_BY_FLAGS = ("--out", "--recheck-suite", "--run-dir")
@@ -140,24 +137,6 @@ def test_command_lines_parse(page):
     for block in code_blocks(page, "bash"):
         for words in command_lines(block):
             check_command(words, written, f"{page.relative_to(DOCS)}: {' '.join(words)}")
-
-
-def test_command_lines_of_the_first_pages_run(run_folders):
-    ran = []
-    for name in RUN_PAGES:
-        for block in code_blocks(DOCS / name, "bash"):
-            for words in command_lines(block):
-                if pathlib.Path(words[0]).name != "sb3-ddpg":
-                    continue  # make and pip: checked by test_command_lines_parse (make demo is the README's test's)
-                args = words[1:]
-                if args[0] == "train":
-                    args += SMALL_TRAIN
-                if "--png" in args and not (shutil.which("chromium") or shutil.which("google-chrome")):
-                    continue
-                run_cli(args, run_folders)
-                ran.append(" ".join(args[:2]))
-    assert ran.count("train --env") == 2 and sum(line.startswith("report") for line in ran) >= 3, ran
-    assert (run_folders / "compare.html").is_file() and (run_folders / "runs/pendulum/report.html").is_file()
 
 
 def test_link_checker_finds_broken_links_and_network_loads(tmp_path):

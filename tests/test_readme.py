@@ -1,10 +1,12 @@
 """
-Every shell command in README.md's code blocks (```bash, ```sh, ```console, ```shell) runs and exits with status 0,
-without a traceback, at a small budget where it trains. The commands run in README order in one workspace (a copy of
-the repository's files, without the package, which comes from this checkout through PYTHONPATH), so later commands
-read what earlier ones wrote, as a reader's would. What is changed to keep them short is listed here: the budget
-flags (:func:`small_budget`), the files the long commands read (:data:`SHRUNK_FILES`), a reader's own file
-(:data:`PLACEHOLDERS`) and the commands not run at all, with the reason (:data:`SKIPPED`).
+Every shell command in README.md's code blocks (```bash, ```sh, ```console, ```shell) and in the documentation
+site's pages (``.. code-block:: bash``) runs and exits with status 0, without a traceback, at a small budget where it
+trains. The commands run in order (the README, then the getting-started page, then the other pages) in one workspace
+(a copy of the repository's files, without the package, which comes from this checkout through PYTHONPATH), so later
+commands read what earlier ones wrote, as a reader's would. What is changed to keep them short is listed here: the
+budget flags (:func:`small_budget`), the files the long commands read (:data:`SHRUNK_FILES`), the run folders a
+page assumes the reader trained (:data:`RUN_FOLDERS`) and the commands not run at all, with the reason
+(:data:`SKIPPED`).
 """
 
 import os
@@ -17,11 +19,14 @@ import sys
 
 import pytest
 import yaml
+from test_docs import code_blocks
 
 import sb3_ddpg_ext
 
 ROOT = pathlib.Path(sb3_ddpg_ext.__file__).resolve().parents[1]
 README = ROOT / "README.md"
+FIRST_PAGE = ROOT / "docs" / "guide" / "quickstart.rst"
+PAGES = [FIRST_PAGE, *sorted(p for p in (ROOT / "docs").rglob("*.rst") if "_build" not in p.parts and p != FIRST_PAGE)]
 SHELL_BLOCKS = ("bash", "sh", "console", "shell")
 STEPS = 300  # training steps of every command that trains
 
@@ -33,9 +38,11 @@ SKIPPED = {
     ),
     "pip install": "installs packages; the tests run in the environment it made",
     "make setup": "installs packages; the tests run in the environment it made",
+    "make docs": "builds this site, whose notebook trains; .ci/run runs it (SB3_DDPG_TUTORIAL_STEPS=3000 make docs)",
+    "make release-check": "builds and installs the wheel into a new venv; .ci/run runs it",
 }
-# Files the README tells a reader to write themselves, and the shipped file that stands in for each
-PLACEHOLDERS = {"my_zoo_file.yml": "hyperparams/ddpg.yml"}
+# Run folders a page's commands read that no earlier command writes (a reader's own runs), and the algorithm of each
+RUN_FOLDERS = {"runs/ddpg": "ddpg_ext", "runs/td3": "td3"}
 
 
 def _shrink_study(data: dict) -> None:
@@ -46,12 +53,16 @@ def _shrink_suite(data: dict) -> None:
     data["seeds"] = data["seeds"][:1]
     for env in data["envs"].values():
         env.update(n_timesteps=STEPS, eval_freq=150, n_eval_episodes=1)
-        env["hyperparams"].update(learning_starts=100, buffer_size=1000)
+        env.setdefault("hyperparams", {}).update(learning_starts=100, buffer_size=1000)
 
 
 # The files of the long commands (a study, a benchmark suite), shrunk in the workspace copy to seconds of training;
 # `sb3-ddpg best --recheck-suite` writes its suite with the shrunk study's budget
-SHRUNK_FILES = {"tuning/studies/pendulum.yml": _shrink_study, "benchmarks/suites/pendulum.yml": _shrink_suite}
+SHRUNK_FILES = {
+    "tuning/studies/pendulum.yml": _shrink_study,
+    **{f"benchmarks/suites/{name}.yml": _shrink_suite for name in ("pendulum", "inverted_pendulum", "mountaincar")},
+    **{f"benchmarks/suites/{name}.yml": _shrink_suite for name in ("lunarlander", "mujoco")},
+}
 
 
 def readme_commands(text: str) -> list[str]:
@@ -65,6 +76,15 @@ def readme_commands(text: str) -> list[str]:
             body = body.replace("\\\n", " ")
             commands += [shlex.join(tokens) for tokens in map(_tokens, body.splitlines()) if tokens]
     return commands
+
+
+def page_commands(page: pathlib.Path) -> list[str]:
+    """
+    :param page: A reStructuredText page of the site
+    :return: The commands of its ``bash`` code blocks, in order
+    """
+    body = "\n".join(code_blocks(page, "bash")).replace("\\\n", " ")
+    return [shlex.join(tokens) for tokens in map(_tokens, body.splitlines()) if tokens]
 
 
 def _tokens(line: str) -> list[str]:
@@ -87,6 +107,8 @@ def small_budget(tokens: list[str], venv: pathlib.Path) -> list[str]:
     :param venv: The environment running the tests (``make`` targets use it instead of making ``.venv``)
     :return: The command to run
     """
+    if tokens and tokens[0].endswith("/sb3-ddpg"):  # .venv/bin/sb3-ddpg: the environment running the tests
+        tokens = ["sb3-ddpg", *tokens[1:]]
     if tokens[:2] == ["sb3-ddpg", "train"]:
         return _set_option(tokens, "--n-timesteps", str(STEPS))
     if tokens[:2] == ["sb3-ddpg", "speed"]:
@@ -97,7 +119,9 @@ def small_budget(tokens: list[str], venv: pathlib.Path) -> list[str]:
     return tokens
 
 
-COMMANDS = readme_commands(README.read_text())
+README_COMMANDS = readme_commands(README.read_text())
+# In reading order, each command once (the getting-started page repeats the README's two)
+COMMANDS = list(dict.fromkeys([*README_COMMANDS, *(command for page in PAGES for command in page_commands(page))]))
 
 
 def _skip_reason(command: str) -> str | None:
@@ -114,18 +138,28 @@ def workspace(tmp_path_factory) -> pathlib.Path:
         data = yaml.safe_load((folder / name).read_text())
         shrink(data)
         (folder / name).write_text(yaml.safe_dump(data, sort_keys=False))
-    for name, stand_in in PLACEHOLDERS.items():
-        shutil.copy(folder / stand_in, folder / name)
+    for name, algo in RUN_FOLDERS.items():
+        command = ["sb3-ddpg", "train", "--env", "Pendulum-v1", "--algo", algo, "--run-dir", name]
+        subprocess.run(
+            small_budget(command, pathlib.Path(sys.prefix)), cwd=folder, env=_env(), check=True, capture_output=True
+        )
     return folder
 
 
-def test_the_readme_has_the_commands_this_test_expects():
-    assert len(COMMANDS) >= 10 and any(command.startswith("sb3-ddpg train") for command in COMMANDS)
-    # every skip names a command the README has, so the list stays short and true
+def _env() -> dict[str, str]:
+    venv = pathlib.Path(sys.prefix)
+    path = os.pathsep.join([str(pathlib.Path(sys.executable).parent), str(venv / "bin"), os.environ.get("PATH", "")])
+    return {**os.environ, "PYTHONPATH": str(ROOT), "PATH": path, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+
+
+def test_the_readme_and_the_pages_have_the_commands_this_test_expects():
+    assert README_COMMANDS[:2] == ["make demo", "make test"]
+    assert len(COMMANDS) >= 25 and any(command.startswith("sb3-ddpg train") for command in COMMANDS)
+    # every skip names a command the README or a page has, so the list stays short and true
     for prefix in SKIPPED:
-        if prefix not in ("pip install", "make setup"):
+        if prefix != "make setup":
             assert any(command.startswith(prefix) for command in COMMANDS), prefix
-    assert all(any(name in command for command in COMMANDS) for name in PLACEHOLDERS)
+    assert all(any(name in command for command in COMMANDS) for name in RUN_FOLDERS)
 
 
 @pytest.mark.slow
@@ -134,10 +168,11 @@ def test_readme_command_runs(command, workspace):
     reason = _skip_reason(command)
     if reason is not None:
         pytest.skip(reason)
-    venv = pathlib.Path(sys.prefix)
-    tokens = small_budget(shlex.split(command), venv)
-    path = os.pathsep.join([str(pathlib.Path(sys.executable).parent), str(venv / "bin"), os.environ.get("PATH", "")])
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATH": path, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+    env, tokens = _env(), shlex.split(command)
+    while tokens and re.fullmatch(r"[A-Z_]+=\S*", tokens[0]):  # VAR=value before the command
+        name, _, value = tokens.pop(0).partition("=")
+        env[name] = value
+    tokens = small_budget(tokens, pathlib.Path(sys.prefix))
     result = subprocess.run(tokens, cwd=workspace, env=env, capture_output=True, text=True, timeout=600)
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"{shlex.join(tokens)} exited with {result.returncode}:\n{output[-3000:]}"

@@ -91,3 +91,13 @@ def test_report_figures_are_the_pages_figures(runs, tmp_path):
         for trace in figure.data:
             if trace.name:
                 assert json.dumps(trace.name) in page, (name, trace.name)
+
+
+def test_report_of_a_run_shorter_than_sb3s_first_log_dump(tmp_path, capsys):
+    """300 steps on Pendulum: the update statistics are in progress.csv, SB3's time/ keys not yet (every 4 episodes)."""
+    spec = build_run_spec("Pendulum-v1", {**HYPERPARAMS, "n_timesteps": 300, "learning_starts": 100}, "ddpg_ext")
+    run_experiment(
+        spec, eval_freq=300, n_eval_episodes=1, run_dir=tmp_path / "short", diagnostics_dir=tmp_path / "short" / "diagnostics"
+    )
+    assert main(["report", str(tmp_path / "short")]) == 0
+    assert (tmp_path / "short" / "report.html").is_file() and "error" not in capsys.readouterr().err

@@ -352,7 +352,7 @@ class DDPG(OffPolicyAlgorithm):
     @property
     def update_backend(self) -> str:
         """How the update runs: ``"autograd"`` (the exact mode, SB3's arithmetic), or in the fast mode the explicit
-        update and which backend runs its matrix products (see :mod:`sb3_ddpg_ext.ddpg.explicit_update`)."""
+        update and which backend runs its matrix products (see ``sb3_ddpg_ext/ddpg/explicit_update.py``)."""
         if self._explicit_update is None:
             return "autograd" + (", fused Adam" if self.fast else "")
         return self._explicit_update.describe()

@@ -86,12 +86,15 @@ def load_run(run_dir: str | pathlib.Path) -> RunData:
     if (folder / "config.yml").is_file():
         for hyperparams in (yaml.safe_load((folder / "config.yml").read_text()) or {}).values():
             noise_std = hyperparams.get("noise_std") if hyperparams.get("noise_type") else None
+    progress = read_progress(diagnostics) if (diagnostics / PROGRESS_FILE).is_file() else {}
+    if STEP not in progress:  # nothing logged against steps yet: SB3 writes its time/ keys every few episodes
+        progress = {}
     return RunData(
         label=run_label(folder),
         evaluations=read_curve(curve),
         value=read_value_curve(diagnostics) if (diagnostics / VALUE_FILE).is_file() else {},
         probes=read_probes(diagnostics) if (diagnostics / PROBES_FILE).is_file() else {},
-        progress=read_progress(diagnostics) if (diagnostics / PROGRESS_FILE).is_file() else {},
+        progress=progress,
         noise_std=None if noise_std is None else float(noise_std),
     )
 
