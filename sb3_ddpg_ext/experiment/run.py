@@ -203,7 +203,8 @@ def run_experiment(
     :param on_complete: Called with the result when training ends, after the run folder's outputs are written and
         before the checkpoint is removed (a benchmark run's completion marker); None: nothing
     :return: The result, with the model
-    :raises ~sb3_ddpg_ext.experiment.interrupt.RunInterrupted: On Ctrl-C or SIGTERM while training, after the run folder's outputs are written
+    :raises ~sb3_ddpg_ext.experiment.interrupt.RunInterrupted: On Ctrl-C or SIGTERM while training, after the run
+        folder's outputs are written
     """
     if spec.n_timesteps is None:
         spec.n_timesteps = DEFAULT_TIMESTEPS
