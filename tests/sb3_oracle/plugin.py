@@ -17,7 +17,6 @@ pytest plugin for ``make test-sb3``: SB3's own test files (fetched by :mod:`test
 Load it with ``-p tests.sb3_oracle.plugin`` from the repository root (see the Makefile's ``test-sb3``).
 """
 
-import os
 import pathlib
 from collections.abc import Iterator
 from typing import Any
@@ -27,6 +26,7 @@ import stable_baselines3
 import torch as th
 
 from sb3_ddpg_ext import DDPG
+from tests.conftest import sb3_log_folder  # noqa: F401  (SB3's loggers write into pytest's temporary folder)
 from tests.sb3_oracle.expectations import TO_FIX, XFAIL
 from tests.sb3_oracle.fetch import sb3_tests_dir
 
@@ -221,18 +221,6 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 def _sb3_oracle_in_tmp_path(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run each case in its own temporary folder, so nothing SB3's tests write lands in the repository."""
     monkeypatch.chdir(tmp_path)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _sb3_oracle_log_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """SB3's loggers without a folder write to ``$SB3_LOGDIR`` (else ``/tmp/SB3-<time>``): keep them in pytest's."""
-    previous = os.environ.get("SB3_LOGDIR")
-    os.environ["SB3_LOGDIR"] = str(tmp_path_factory.mktemp("sb3_logs"))
-    yield
-    if previous is None:
-        del os.environ["SB3_LOGDIR"]
-    else:
-        os.environ["SB3_LOGDIR"] = previous
 
 
 # Outcome of each TO_FIX case run (its setup failure, else its call)
