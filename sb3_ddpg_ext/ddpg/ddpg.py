@@ -338,14 +338,7 @@ class DDPG(OffPolicyAlgorithm):
             actor_loss.backward(inputs=actor_params)
             self.actor.optimizer.step()
 
-        # Targets follow by Polyak averaging, target <- (1 - tau) * target + tau * online: SB3's arithmetic,
-        # in fused multi-tensor calls; batch norm running statistics are copied (SB3 GH issue #996)
-        with th.no_grad():
-            for targets, online in self._polyak_pairs:
-                th._foreach_mul_(targets, 1.0 - self.tau)
-                th._foreach_add_(targets, online, alpha=self.tau)
-        polyak_update(self.critic_batch_norm_stats, self.critic_batch_norm_stats_target, 1.0)
-        polyak_update(self.actor_batch_norm_stats, self.actor_batch_norm_stats_target, 1.0)
+        self._update_targets()
         losses = th.stack([critic_loss.detach(), actor_loss.detach()])
         return th.cat([losses, update_statistics(qf, y, actions)]) if self.update_stats else losses
 
@@ -356,6 +349,19 @@ class DDPG(OffPolicyAlgorithm):
         if self._explicit_update is None:
             return "autograd" + (", fused Adam" if self.fast else "")
         return self._explicit_update.describe()
+
+    def _update_targets(self) -> None:
+        """
+        Targets follow by Polyak averaging, target <- (1 - tau) * target + tau * online: SB3's arithmetic, in fused
+        multi-tensor calls; batch norm running statistics are copied (SB3 GH issue #996). The last part of both
+        updates (:meth:`_gradient_step` and the fast mode's explicit update).
+        """
+        with th.no_grad():
+            for targets, online in self._polyak_pairs:
+                th._foreach_mul_(targets, 1.0 - self.tau)
+                th._foreach_add_(targets, online, alpha=self.tau)
+        polyak_update(self.critic_batch_norm_stats, self.critic_batch_norm_stats_target, 1.0)
+        polyak_update(self.actor_batch_norm_stats, self.actor_batch_norm_stats_target, 1.0)
 
     # Exploration: noise schedules after every environment step, and parameter-space noise
 

@@ -37,9 +37,9 @@ if TYPE_CHECKING:
 # ReLU's backward is the kernel autograd uses (a masked_fill_ with a boolean mask is 5x slower on the CPU); Tanh's
 # overwrites the gradient it is given (a fresh product) instead of allocating another tensor.
 _Backward = Callable[[th.Tensor, th.Tensor, th.Tensor], th.Tensor]
-_ACTIVATIONS: dict[type[nn.Module], tuple[Callable[[nn.Module, th.Tensor], th.Tensor], _Backward]] = {
-    nn.ReLU: (lambda _, z: th.relu(z), lambda grad, out, _: th.ops.aten.threshold_backward(grad, out, 0.0)),
-    nn.Tanh: (lambda _, z: th.tanh(z), lambda grad, out, _: grad.mul_(1 - out * out)),
+_ACTIVATIONS: dict[type[nn.Module], tuple[Callable[[th.Tensor], th.Tensor], _Backward]] = {
+    nn.ReLU: (th.relu, lambda grad, out, _: th.ops.aten.threshold_backward(grad, out, 0.0)),
+    nn.Tanh: (th.tanh, lambda grad, out, _: grad.mul_(1 - out * out)),
 }
 
 
@@ -62,19 +62,20 @@ class _Layer:
 
     def __init__(self, linear: nn.Linear, activation: nn.Module | None):
         self.weight, self.bias = linear.weight, linear.bias
-        self.activation = activation
+        self.forward_fn: Callable[[th.Tensor], th.Tensor] | None
+        self.backward_fn: _Backward | None
         if activation is None:
             self.forward_fn, self.backward_fn = None, None
         elif isinstance(activation, nn.LeakyReLU):
             slope = activation.negative_slope
-            self.forward_fn = lambda _, z: nn.functional.leaky_relu(z, slope)
+            self.forward_fn = lambda z: nn.functional.leaky_relu(z, slope)
             self.backward_fn = _leaky_relu_backward(slope)
         else:
             self.forward_fn, self.backward_fn = _ACTIVATIONS[type(activation)]
 
     def activate(self, z: th.Tensor) -> th.Tensor:
         """:return: the activation of the pre-activation ``z``"""
-        return z if self.forward_fn is None else self.forward_fn(self.activation, z)  # type: ignore[arg-type]
+        return z if self.forward_fn is None else self.forward_fn(z)
 
 
 def _layers(network: nn.Sequential) -> list[_Layer] | None:
@@ -280,9 +281,6 @@ class ExplicitUpdate:
             if any(p.grad is not None for p in model.actor.parameters()):
                 model.actor.optimizer.step()
 
-            # Targets: target <- (1 - tau) * target + tau * online
-            for targets, online in model._polyak_pairs:
-                th._foreach_mul_(targets, 1.0 - model.tau)
-                th._foreach_add_(targets, online, alpha=model.tau)
+        model._update_targets()  # target <- (1 - tau) * target + tau * online
         losses = th.stack([critic_loss, actor_loss])
         return th.cat([losses, update_statistics(qf, y, actions)]) if model.update_stats else losses
