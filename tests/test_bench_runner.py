@@ -349,17 +349,29 @@ def test_shipped_tuning_validation_suite_uses_rl_zoo_settings():
     assert sac.batch_size == 256 and sac.tau == 0.01 and sac.buffer_size == 1_000_000
 
 
-def test_shipped_tuned_configuration_is_the_validated_best_trial():
+def test_shipped_tuned_configuration_is_the_validated_best_trial(tmp_path):
     # hyperparams/ddpg_tuned.yml, the study's exported best trial and the validation suite's `tuned` entry must be one
     # configuration (the study trained in the fast mode; what is shipped and validated is the exact mode)
     root = SUITES.parents[1]
     shipped = yaml.safe_load((root / "hyperparams" / "ddpg_tuned.yml").read_text())["LunarLanderContinuous-v3"]
     best = yaml.safe_load((root / "tuning" / "results" / "lunarlander" / "best.yml").read_text())
     best = best["LunarLanderContinuous-v3"]
-    recheck = load_suite(SUITES / "lunarlander_recheck.yml")  # `sb3-ddpg best --recheck-suite` on the same study
+    # `sb3-ddpg best --validate` on the committed study (a copy) re-runs trial 68 first, on seeds neither the study nor
+    # the validation suite below used
+    import optuna
+
+    from sb3_ddpg_ext.benchmarking.suite import parse_suite
+    from sb3_ddpg_ext.tuning.study import open_storage
+    from sb3_ddpg_ext.tuning.study_file import load_study_config
+    from sb3_ddpg_ext.tuning.validation import validation_suite
+
+    database = tmp_path / "study.db"
+    shutil.copy(root / "tuning" / "results" / "lunarlander" / "study.db", database)
+    study = optuna.load_study(study_name="lunarlander", storage=open_storage(f"sqlite:///{database}", must_exist=True))
+    recheck = parse_suite(validation_suite(study, load_study_config(root / "tuning/studies/lunarlander.yml"), 3, 5))
     trained = {key: value for key, value in best.items() if key not in ("n_timesteps", "policy")}
     assert recheck.reference == "trial_68" and recheck.algos[0].hyperparams == trained
-    assert recheck.envs[0].n_timesteps == best["n_timesteps"]
+    assert recheck.envs[0].n_timesteps == best["n_timesteps"] and recheck.seeds == (102, 103, 104, 105, 106)
     assert not set(recheck.seeds) & {100, 101, 0, 1, 2, 3, 4}  # neither the study's nor the validation's seeds
     assert best.pop("fast") is True and shipped == best
     suite = load_suite(SUITES / "tuned_lunarlander.yml")

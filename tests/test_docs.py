@@ -26,7 +26,7 @@ DOCS = REPO / "docs"
 PAGES = sorted(path for path in DOCS.rglob("*.rst") if "_build" not in path.parts)
 SMALL_TRAIN = ["--n-timesteps", "1000", "--eval-freq", "500", "--n-eval-episodes", "2", "--no-progress-bar"]
 # Files that the command lines of a page write and later lines read
-WRITTEN_BY_FLAGS = ("--out", "--recheck-suite", "--run-dir")
+WRITTEN_BY_FLAGS = ("--out", "--run-dir")
 FILE_FLAGS = ("--suite", "--study", "--hyperparams", "--model")
 
 spec = importlib.util.spec_from_file_location("check_links", DOCS / "check_links.py")

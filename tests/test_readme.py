@@ -46,7 +46,8 @@ RUN_FOLDERS = {"runs/ddpg": "ddpg_ext", "runs/td3": "td3"}
 
 
 def _shrink_study(data: dict) -> None:
-    data.update(n_trials=2, n_timesteps=STEPS, eval_freq=150, n_eval_episodes=1, seeds=1)
+    seeds = 3 if data.get("pruner", "wilcoxon") == "wilcoxon" else 1  # the Wilcoxon pruner needs 3
+    data.update(n_trials=2, n_timesteps=STEPS, eval_freq=150, n_eval_episodes=1, seeds=seeds, score_last_k=1)
 
 
 def _shrink_suite(data: dict) -> None:
@@ -57,9 +58,9 @@ def _shrink_suite(data: dict) -> None:
 
 
 # The files of the long commands (a study, a benchmark suite), shrunk in the workspace copy to seconds of training;
-# `sb3-ddpg best --recheck-suite` writes its suite with the shrunk study's budget
+# `sb3-ddpg best --validate` validates with the shrunk study's budget
 SHRUNK_FILES = {
-    "tuning/studies/pendulum.yml": _shrink_study,
+    **{f"tuning/studies/{name}.yml": _shrink_study for name in ("pendulum", "mountaincar")},
     **{f"benchmarks/suites/{name}.yml": _shrink_suite for name in ("pendulum", "inverted_pendulum", "mountaincar")},
     **{f"benchmarks/suites/{name}.yml": _shrink_suite for name in ("lunarlander", "mujoco")},
 }

@@ -65,6 +65,7 @@ TINY_STUDY = {
     "eval_freq": 200,
     "n_eval_episodes": 1,
     "score_last_k": 1,
+    "seeds": 1,
     "sampler": "random",
     "pruner": "none",
     "search_space": {"net_arch": "small", "learning_starts": 100, "train_freq": 1, "log2_batch_size": 5},
@@ -185,33 +186,88 @@ def test_tune_resumes_to_budget_and_best_writes_config_plots_csv(tmp_path, capsy
     assert not list(tmp_path.rglob(".*.tmp*"))  # atomic writes leave no temporary file
 
 
-def test_best_writes_a_recheck_suite_that_bench_runs_on_new_seeds(tmp_path, capsys):
+def test_objective_reports_seeds_as_instances_for_the_wilcoxon_pruner():
+    objective = load_study_config(write_study(pathlib.Path(tempfile.mkdtemp()), seeds=3, pruner="wilcoxon")).make_objective()
+    assert objective.report_seeds and objective.seeds == 3
+    study = optuna.create_study(direction="maximize", pruner=make_pruner("wilcoxon"))
+    study.optimize(objective, n_trials=1)
+    trial = study.trials[0]
+    # one report per seed, at the seed's index, and no report within a seed; the value is the mean over the seeds
+    assert trial.state == TrialState.COMPLETE and trial.intermediate_values == dict(enumerate(trial.user_attrs["seed_scores"]))
+    assert trial.value == pytest.approx(np.mean(trial.user_attrs["seed_scores"]))
+    pruner = make_pruner("wilcoxon")
+    assert isinstance(pruner, optuna.pruners.WilcoxonPruner) and pruner._p_threshold == 0.3  # stops after 2 worse seeds
+
+
+# Pendulum-v1 at 4,000 steps: trained, seeds 0-2 end near -370, -550, -110; never trained (learning_starts beyond the
+# budget) they end near -1320, -1130, -1210 (measured on 2026-12-02, fast mode)
+LEARNS = {"learning_starts": 100, "noise_type": "gaussian", "noise_std": 0.3}
+NEVER_TRAINS = {"learning_starts": 10000, "noise_type": "none"}
+
+
+@pytest.mark.slow
+def test_wilcoxon_pruner_stops_a_failing_configuration_after_its_first_seeds(tmp_path, capsys):
+    space = {**TINY_STUDY["search_space"], "learning_starts": {"choices": [100, 10000]}, "noise_std": 0.3}
+    space.update(noise_type={"choices": ["gaussian", "none"]}, noise_schedule="constant", log2_batch_size=8)
+    space.update(actor_learning_rate=1e-3, critic_learning_rate=1e-3, tau=0.005, one_minus_gamma=0.01)  # DDPG's defaults
+    study_file = write_study(
+        tmp_path, "seeds", n_trials=2, n_timesteps=4000, eval_freq=2000, n_eval_episodes=5, seeds=3, pruner="wilcoxon",
+        search_space=space, hyperparams={"buffer_size": 5000, "fast": True},
+    )  # fmt: skip
+    study = create_study(load_study_config(study_file))
+    for params in (LEARNS, NEVER_TRAINS):
+        study.enqueue_trial(params)
+    assert main(["tune", "--study", str(study_file)]) == 0
+    learns, fails = optuna.load_study(study_name="seeds", storage=f"sqlite:///{tmp_path / 'seeds.db'}").trials
+    assert learns.state == TrialState.COMPLETE and len(learns.user_attrs["seed_scores"]) == 3
+    # both of its first two seeds scored below the learning trial's same seeds (p = 0.25 < 0.3): its third never ran
+    assert fails.state == TrialState.PRUNED and fails.user_attrs["pruned_after_seeds"] == 2
+    assert all(a < b for a, b in zip(fails.user_attrs["seed_scores"], learns.user_attrs["seed_scores"], strict=False))
+    assert "trial 1 pruned after 2 seed(s)" in capsys.readouterr().out
+
+
+def test_best_validate_reruns_the_top_trials_on_fresh_seeds_and_picks_by_validation(tmp_path, capsys):
     study_file = write_study(tmp_path, "pick", n_trials=3, base_seed=7)
     assert main(["tune", "--study", str(study_file), "--seeds", "2"]) == 0  # trials use seeds 7 and 8
     trials = optuna.load_study(study_name="pick", storage=f"sqlite:///{tmp_path / 'pick.db'}").trials
     top = sorted(trials, key=lambda trial: trial.value, reverse=True)[:2]
-    suite_file = tmp_path / "pick_recheck.yml"
-    argv = ["best", "--study", str(study_file), "--out", str(tmp_path / "best.yml"), "--recheck-suite", str(suite_file)]
-    assert main([*argv, "--top", "2", "--recheck-seeds", "2"]) == 0
-    suite = load_suite(suite_file)
+    out = tmp_path / "tuned" / "best.yml"
+    argv = ["best", "--study", str(study_file), "--out", str(out), "--validate", "2", "--validation-seeds", "2"]
+    assert main([*argv, "--shard", "0/2"]) == 0  # half of the runs: nothing chosen, nothing written yet
+    assert "validation: 2/4 runs complete" in capsys.readouterr().out and not out.exists()
+    assert main(argv) == 0  # resumes: runs the other half only
+    printed = capsys.readouterr().out
+    assert "2 complete, 2 to run" in printed
+    folder = tmp_path / "tuned" / "pick_validation"
+    suite = load_suite(folder / "suite.yml")
     # the two best trials, as the study trained them, on seeds after every seed a trial used, with its evaluation
     assert [algo.name for algo in suite.algos] == [f"trial_{trial.number}" for trial in top]
-    assert suite.reference == f"trial_{top[0].number}" and suite.seeds == (9, 10)
     assert [algo.hyperparams for algo in suite.algos] == [trial.user_attrs["hyperparams"] for trial in top]
-    env = suite.envs[0]
-    assert (env.env_id, env.n_timesteps, env.eval_freq, env.n_eval_episodes) == ("Pendulum-v1", 400, 200, 1)
-    results = tmp_path / "results"
-    assert main(["bench", "--suite", str(suite_file), "--results", str(results)]) == 0
-    table = (results / "pick_recheck" / "RESULTS_TABLE.md").read_text()
-    assert f"| trial_{top[1].number} |" in table and "4/4 runs complete" in table
-    # the suite needs the study file's settings: with a bare storage URL it is refused before anything is written
+    assert suite.seeds == (9, 10) and suite.envs[0].n_timesteps == 400 and suite.envs[0].n_eval_episodes == 1
+    # each trial's validation score, from its runs' CSVs: the study's score (the last evaluation, score_last_k 1)
+    scores = {
+        trial.number: np.mean([float(np.loadtxt(path, delimiter=",", skiprows=1)[-1, 1]) for path in
+                               sorted((folder / "Pendulum-v1" / f"trial_{trial.number}").glob("seed_*.csv"))])
+        for trial in top
+    }  # fmt: skip
+    winner = max(scores, key=lambda number: scores[number])
+    header = out.read_text().splitlines()[0]
+    assert header.startswith(f"# Trial {winner} of study 'pick'") and "over seeds [9, 10], which no trial used" in header
+    assert yaml.safe_load(out.read_text())["Pendulum-v1"]["n_timesteps"] == 400
+    page = (folder / "VALIDATION.md").read_text()
+    for number, score in scores.items():  # tuning and validation scores side by side, the chosen one marked
+        tuning = next(trial.value for trial in top if trial.number == number)
+        row = next(line for line in page.splitlines() if line.startswith(f"| {number} |"))
+        assert f"| {tuning:.1f} | 2 | {score:.1f} [" in row and "| 2/2 |" in row
+        assert ("**yes**" in row) == (number == winner)
+    assert "core-hours" in page and (folder / "RESULTS_TABLE.md").is_file()
+    # the validation needs the study file's settings: with a bare storage URL it is refused before anything is written
     bare = ["best", "--storage", f"sqlite:///{tmp_path / 'pick.db'}", "--study-name", "pick", "--out", str(tmp_path / "b.yml")]
-    capsys.readouterr()
-    assert main([*bare, "--recheck-suite", str(tmp_path / "other.yml")]) == 2
-    assert main([*argv, "--top", "0"]) == 2
+    assert main([*bare, "--validate", "2"]) == 2
+    assert main([*argv[:-1], "0"]) == 2
     errors = capsys.readouterr().err
-    assert "--recheck-suite needs --study" in errors and "--top and --recheck-seeds must be >= 1, got 0 and 3" in errors
-    assert not (tmp_path / "b.yml").exists() and not (tmp_path / "other.yml").exists()
+    assert "--validate needs --study" in errors and "--validation-seeds and --jobs must be >= 1, got 2, 0 and 1" in errors
+    assert not (tmp_path / "b.yml").exists()
 
 
 def test_failing_trial_is_recorded_and_study_goes_on(tmp_path, capsys):
@@ -257,6 +313,10 @@ def test_bad_input_names_file_key_and_allowed(tmp_path):
         make_pruner("mean")
     with pytest.raises(ConfigError, match="pruner_kwargs for pruner 'median'"):
         make_pruner("median", {"n_warmup": 3})
+    with pytest.raises(ConfigError, match="pruner_kwargs for pruner 'wilcoxon': p_threshold must be between 0 and 1"):
+        make_pruner("wilcoxon", {"p_threshold": 2})
+    with pytest.raises(ConfigError, match=r"bad\.yml: pruner 'wilcoxon' .* seeds=2 leaves nothing to prune; give seeds >= 3"):
+        load_study_config(write_study(tmp_path, "bad", pruner="wilcoxon", seeds=2))
     with pytest.raises(SystemExit):  # argparse: invalid choice, with the allowed ones
         main(["tune", "--study", "x.yml", "--sampler", "anneal"])
     with pytest.raises(ConfigError, match=r"cannot open storage 'postgresql://tuner:\*\*\*@127\.0\.0\.1:1/optuna'"):

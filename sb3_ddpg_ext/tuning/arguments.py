@@ -3,7 +3,7 @@
 import argparse
 
 SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc")
-PRUNERS = ("median", "halving", "hyperband", "none")
+PRUNERS = ("wilcoxon", "median", "halving", "hyperband", "none")
 
 
 def add_tune_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,8 +40,15 @@ def add_best_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plots-dir", help="folder for the PNG plots (default: no plots)")
     parser.add_argument("--csv", help="trials CSV to write (default: <plots-dir>/trials.csv when --plots-dir is given)")
     parser.add_argument(
-        "--recheck-suite",
-        help="also write a `sb3-ddpg bench` suite that re-runs the --top best trials on seeds no trial used (needs --study)",
+        "--validate",
+        type=int,
+        metavar="K",
+        help="re-run the K best trials on seeds no trial used and write the one with the best validation score "
+        "(needs --study; resumable)",
     )
-    parser.add_argument("--top", type=int, default=5, help="trials in the --recheck-suite (default: 5)")
-    parser.add_argument("--recheck-seeds", type=int, default=3, help="seeds per trial in the --recheck-suite (default: 3)")
+    parser.add_argument("--validation-seeds", type=int, default=5, help="seeds per trial in --validate (default: 5)")
+    parser.add_argument(
+        "--results", help="root of the validation runs; they go to <results>/<study>_validation/ (default: --out's folder)"
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="validation runs in parallel processes (default: 1)")
+    parser.add_argument("--shard", help="'i/n': run every n-th validation run from the i-th, to split it over machines")

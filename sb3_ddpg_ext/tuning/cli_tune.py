@@ -18,7 +18,7 @@ import optuna
 import yaml
 from optuna.trial import FrozenTrial, TrialState
 
-from sb3_ddpg_ext.benchmarking.suite import parse_suite
+from sb3_ddpg_ext.benchmarking.runner import parse_shard
 from sb3_ddpg_ext.common.errors import ConfigError
 from sb3_ddpg_ext.common.save import atomic_path, atomic_write
 from sb3_ddpg_ext.experiment.config import build_run_spec
@@ -26,14 +26,20 @@ from sb3_ddpg_ext.experiment.hyperparams import merge_hyperparams
 from sb3_ddpg_ext.experiment.plots import save_figure
 from sb3_ddpg_ext.tuning.objective import ALGOS
 from sb3_ddpg_ext.tuning.study import create_study, n_budgeted, open_storage, run_study
-from sb3_ddpg_ext.tuning.study_file import StudyConfig, load_study_config
+from sb3_ddpg_ext.tuning.study_file import load_study_config
+from sb3_ddpg_ext.tuning.validation import validate, validation_page, validation_table
 
 
 def _trial_line(study: optuna.Study, trial: FrozenTrial, n_trials: int, started: float) -> str:
     if trial.state == TrialState.COMPLETE:
         outcome = f"value {trial.value:.2f}"
+    elif trial.user_attrs.get("budget_surplus"):
+        outcome = "budget surplus, not run"
+    elif trial.state == TrialState.PRUNED and trial.user_attrs.get("pruned_after_seeds"):
+        scores = trial.user_attrs.get("seed_scores", [])
+        outcome = f"pruned after {len(scores)} seed(s), scores {', '.join(f'{score:.2f}' for score in scores)}"
     elif trial.state == TrialState.PRUNED:
-        outcome = "budget surplus, not run" if trial.user_attrs.get("budget_surplus") else "pruned"
+        outcome = "pruned"
     else:
         outcome = f"failed: {trial.user_attrs.get('fail_reason', 'interrupted')}"[:160]
     try:
@@ -60,6 +66,10 @@ def run_tune(args: argparse.Namespace) -> int:
             if value < 1:
                 raise ConfigError(f"--{key.replace('_', '-')} must be >= 1, got {value}")
             setattr(config, key, value)
+    if args.pruner is not None and args.pruner != config.pruner:
+        config.pruner, config.pruner_kwargs = args.pruner, {}
+        if config.pruner == "wilcoxon" and config.seeds < 3:
+            raise ConfigError(f"--pruner wilcoxon needs >= 3 seeds per trial; the study runs {config.seeds} (give --seeds)")
     if args.n_jobs < 1:
         raise ConfigError(f"--n-jobs must be >= 1, got {args.n_jobs}")
     if args.device is not None:  # checked before any trial, as the trials will use it
@@ -68,7 +78,7 @@ def run_tune(args: argparse.Namespace) -> int:
     if args.torch_threads > 0:
         th.set_num_threads(args.torch_threads)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = create_study(config, args.storage, args.study_name, args.sampler, args.pruner, args.sampler_seed)
+    study = create_study(config, args.storage, args.study_name, args.sampler, None, args.sampler_seed)
     started = time.monotonic()
     done = n_budgeted(study, include_running=False)
     print(
@@ -83,63 +93,26 @@ def run_tune(args: argparse.Namespace) -> int:
     except ValueError:
         summary = "no completed trial"
     print(f"ran {ran} trial(s); study holds {n_budgeted(study, include_running=False)}/{config.n_trials}; {summary}")
+    print(f"next: sb3-ddpg best --study {args.study} --out best.yml --validate 5  (the 5 best trials on fresh seeds)")
     return 0
 
 
-def best_hyperparams(study: optuna.Study) -> tuple[str, dict[str, Any], FrozenTrial]:
+def best_hyperparams(study: optuna.Study, trial: FrozenTrial | None = None) -> tuple[str, dict[str, Any], FrozenTrial]:
     """
-    The best trial of a study as hyperparameters.
+    The best trial of a study (or another of its trials) as hyperparameters.
 
     :param study: A study made by ``sb3-ddpg tune``
+    :param trial: One of its trials; None: the best
     :return: Environment id, hyperparameters (``n_timesteps``, ``policy`` and the trial's), and the trial
     """
-    try:
-        trial = study.best_trial
-    except ValueError as error:
-        raise ConfigError(f"study '{study.study_name}' has no completed trial yet") from error
+    if trial is None:
+        try:
+            trial = study.best_trial
+        except ValueError as error:
+            raise ConfigError(f"study '{study.study_name}' has no completed trial yet") from error
     config = study.user_attrs.get("config", {})
     hyperparams = {"n_timesteps": config.get("n_timesteps"), "policy": "MlpPolicy", **trial.user_attrs["hyperparams"]}
     return config.get("env_id", "env"), {key: value for key, value in hyperparams.items() if value is not None}, trial
-
-
-def recheck_suite(study: optuna.Study, config: StudyConfig, top: int, n_seeds: int) -> dict[str, Any]:
-    """
-    A benchmark suite that re-runs a study's best trials on new seeds, with the study's budget and evaluation: the
-    maximum of many noisy trial scores is biased upwards, and a re-check on seeds no trial used tells which of the
-    leading configurations is better (``sb3-ddpg bench --suite`` runs it, resumably, with confidence intervals).
-
-    :param study: A study made by ``sb3-ddpg tune`` from ``config``
-    :param config: The study file's settings (budget, evaluation, the seeds its trials used)
-    :param top: How many of the best completed trials to re-run (>= 1)
-    :param n_seeds: Seeds per trial (>= 1), the ones after every seed a trial used
-    :return: The suite as a YAML-ready mapping, checked by the suite parser
-    """
-    completed = [trial for trial in study.trials if trial.state == TrialState.COMPLETE]
-    if not completed:
-        raise ConfigError(f"study '{study.study_name}' has no completed trial yet")
-    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    best = sorted(completed, key=lambda trial: float(trial.value or 0.0), reverse=maximize)[:top]  # complete: has a value
-    # after every seed a trial used (`tune --seeds K` may have overridden the file's count)
-    used = max([config.seeds, *(len(trial.user_attrs.get("seed_scores", ())) for trial in study.trials)])
-    first_seed = config.base_seed + used
-    data = {
-        "name": f"{config.name}_recheck",
-        "reference": f"trial_{best[0].number}",
-        "algos": {
-            f"trial_{trial.number}": {"algo": ALGOS[config.algo], "hyperparams": trial.user_attrs["hyperparams"]}
-            for trial in best
-        },
-        "envs": {
-            config.env_id: {
-                "n_timesteps": config.n_timesteps,
-                "eval_freq": config.eval_freq,
-                "n_eval_episodes": config.n_eval_episodes,
-            }
-        },
-        "seeds": list(range(first_seed, first_seed + n_seeds)),
-    }
-    parse_suite(data, "--recheck-suite")
-    return data
 
 
 def _save_plot(plot: Any, path: pathlib.Path) -> None:
@@ -188,7 +161,9 @@ def write_plots(study: optuna.Study, folder: str | pathlib.Path) -> list[pathlib
 def run_best(args: argparse.Namespace) -> int:
     """
     Write a study's best trial as a hyperparameter YAML (keyed by env id) that ``sb3-ddpg train --hyperparams``
-    reads, and optionally Optuna's plots (PNG) and the trials (CSV).
+    reads, and optionally Optuna's plots (PNG) and the trials (CSV). With ``--validate K``, first re-run the K best
+    trials on seeds no trial used (:mod:`sb3_ddpg_ext.tuning.validation`) and write the one with the best validation
+    score, with both scores in its header and in ``VALIDATION.md``.
 
     :param args: Parsed arguments of :func:`add_best_arguments`
     :return: Exit status
@@ -200,19 +175,42 @@ def run_best(args: argparse.Namespace) -> int:
         storage, name = storage or config.storage or config.default_storage(), name or config.name
     if not storage or not name:
         raise ConfigError("give --storage and --study-name, or --study with a study file")
-    if args.recheck_suite and config is None:
-        raise ConfigError("--recheck-suite needs --study: the study file gives the budget, evaluation and seeds")
-    if args.top < 1 or args.recheck_seeds < 1:
-        raise ConfigError(f"--top and --recheck-seeds must be >= 1, got {args.top} and {args.recheck_seeds}")
+    if args.validate is not None and config is None:
+        raise ConfigError("--validate needs --study: the study file gives the budget, evaluation, score and seeds")
+    if (args.validate is not None and args.validate < 1) or args.validation_seeds < 1 or args.jobs < 1:
+        raise ConfigError(
+            f"--validate, --validation-seeds and --jobs must be >= 1, got {args.validate}, {args.validation_seeds} "
+            f"and {args.jobs}"
+        )
+    shard = parse_shard(args.shard)
     try:
         study = optuna.load_study(study_name=name, storage=open_storage(storage, must_exist=True))
     except KeyError as error:
         raise ConfigError(f"no study named '{name}' in storage {storage!r}") from error
     env_id, hyperparams, trial = best_hyperparams(study)
-    command = f"#   sb3-ddpg best {shlex.join(sys.argv[2:]) if sys.argv[1:2] == ['best'] else ''}\n"
+    command = f"sb3-ddpg best {shlex.join(sys.argv[2:]) if sys.argv[1:2] == ['best'] else ''}".strip()
+    chosen = f"Best trial {trial.number} of study '{name}' (value {trial.value:.2f}, {len(study.trials)} trials)"
+    if args.validate is not None and config is not None:
+        results = args.results or str(pathlib.Path(args.out).parent)
+        validation = validate(study, config, args.validate, args.validation_seeds, results, args.jobs, shard)
+        print(validation_table(validation))
+        winner = validation.winner
+        if winner is None or winner.estimate is None:
+            runs = sum(len(entry.scores) for entry in validation.trials)
+            total = len(validation.trials) * len(validation.suite.seeds)
+            print(f"validation: {runs}/{total} runs complete; run the other shards (or this command again) to finish")
+            return 0
+        page = pathlib.Path(results) / validation.suite.name / "VALIDATION.md"
+        atomic_write(page, lambda file: file.write(validation_page(validation, config, command)), mode="w")
+        print(f"wrote {page}")
+        env_id, hyperparams, trial = best_hyperparams(study, winner.trial)
+        chosen = (
+            f"Trial {trial.number} of study '{name}' ({len(study.trials)} trials), chosen among its {len(validation.trials)} "
+            f"best by validation: mean {winner.estimate} over seeds {list(validation.suite.seeds)}, which no trial used;"
+            f"\n# its tuning score {trial.value:.2f} over seeds {validation.tuning_seeds[: len(winner.tuning_scores)]}"
+        )
     header = (
-        f"# Best trial {trial.number} of study '{name}' (value {trial.value:.2f}, "
-        f"{len(study.trials)} trials), written {datetime.date.today().isoformat()} by:\n{command}"
+        f"# {chosen}.\n# Written {datetime.date.today().isoformat()} by:\n#   {command}\n"
         f"# Train with: sb3-ddpg train --env {env_id} --hyperparams {args.out}\n"
     )
     text = header + yaml.safe_dump({env_id: hyperparams}, sort_keys=False, default_flow_style=None)
@@ -227,15 +225,4 @@ def run_best(args: argparse.Namespace) -> int:
     if args.plots_dir:
         for path in write_plots(study, args.plots_dir):
             print(f"wrote {path}")
-    if args.recheck_suite and config is not None:
-        suite = recheck_suite(study, config, args.top, args.recheck_seeds)
-        text = (
-            f"# The {len(suite['algos'])} best trials of study '{name}' on seeds no trial used, with the study's budget"
-            f" and evaluation, written {datetime.date.today().isoformat()} by:\n{command}"
-            f"# Run: sb3-ddpg bench --suite {args.recheck_suite} --jobs 2\n"
-            "# Then validate the winner on yet other seeds: choosing it on these seeds biases these seeds' scores.\n"
-        )
-        text += yaml.safe_dump(suite, sort_keys=False, default_flow_style=None)
-        atomic_write(args.recheck_suite, lambda file: file.write(text), mode="w")
-        print(f"wrote {args.recheck_suite}: trials {', '.join(suite['algos'])}, seeds {suite['seeds']}")
     return 0

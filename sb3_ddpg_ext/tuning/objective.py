@@ -1,9 +1,20 @@
 """
 The Optuna objective: each seed of a trial is one run of the experiment layer
 (:func:`sb3_ddpg_ext.experiment.run.run_experiment`,
-the same converter, environments and evaluation protocol as ``sb3-ddpg train`` and ``sb3-ddpg bench``). Every
-evaluation after step 0 is reported for pruning; a seed's score is the mean of its last ``score_last_k`` evaluations,
-and a trial's score the mean over seeds.
+the same converter, environments and evaluation protocol as ``sb3-ddpg train`` and ``sb3-ddpg bench``). A seed's
+score is the mean of its last ``score_last_k`` evaluations (:func:`seed_score`).
+
+What is reported for pruning depends on the pruner:
+
+- seeds as instances (``report_seeds=True``, for Optuna's ``WilcoxonPruner``): the seeds run one after another, each
+  seed's score is reported at step ``i`` (its index), so the pruner pairs it with the best trial's score on the same
+  seed, and a trial it stops has run only the seeds it needed to be found worse;
+- within a seed (median, successive halving, Hyperband): every evaluation after step 0 is reported, at distinct steps
+  for successive seeds.
+
+A trial's value is the mean of its seeds' scores, and only a trial that ran all its seeds has one: a pruned trial
+(``PRUNED``, its seeds' scores in the ``seed_scores`` user attribute) cannot become the best trial on one or two lucky
+seeds, so the best trial is always a mean over the same number of seeds as every other complete trial.
 
 A trial whose loss becomes NaN/inf, whose evaluation return stops being finite, or whose training raises, is recorded
 as failed (``FAIL``) with the reason in its ``fail_reason`` user attribute, and the study goes on.
@@ -11,7 +22,7 @@ as failed (``FAIL``) with the reason in its ``fail_reason`` user attribute, and 
 
 import math
 import traceback
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -49,6 +60,8 @@ class Objective:
     :param score_last_k: Number of last evaluations averaged into a seed's score
     :param device: Torch device; None: the hyperparameters' ``device``, else cpu
     :param source: The study file, for error messages
+    :param report_seeds: Report each seed's score at its index (seeds as instances, for ``WilcoxonPruner``); False:
+        report every evaluation within each seed
     """
 
     def __init__(
@@ -65,6 +78,7 @@ class Objective:
         score_last_k: int = 3,
         device: str | None = None,
         source: str = "<study>",
+        report_seeds: bool = False,
     ):
         self.env_id = env_id
         self.algo = algo
@@ -78,6 +92,7 @@ class Objective:
         self.score_last_k = score_last_k
         self.device = device
         self.source = source
+        self.report_seeds = report_seeds
 
     def trial_hyperparams(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """
@@ -112,6 +127,14 @@ class Objective:
             seed = self.base_seed + index
             try:
                 score = self._train_one_seed(trial, hyperparams, index)
+                if self.report_seeds:
+                    trial.report(score, index)
+                    if index + 1 < self.seeds and trial.should_prune():
+                        seed_scores.append(score)
+                        trial.set_user_attr("pruned_after_seeds", len(seed_scores))
+                        raise optuna.TrialPruned(
+                            f"seeds {self.base_seed}-{seed} score below the best trial's same seeds (Wilcoxon)"
+                        )
             except optuna.TrialPruned:
                 trial.set_user_attr("seed_scores", seed_scores)
                 raise
@@ -142,7 +165,7 @@ class Objective:
             if not math.isfinite(value):
                 state["failure"] = f"evaluation return became {value} at step {step}"
                 return False
-            if step == 0:
+            if step == 0 or self.report_seeds:
                 return True
             trial.report(value, step_offset + step)
             if trial.should_prune():
@@ -156,7 +179,19 @@ class Objective:
         if state["pruned_at"] is not None:
             trial.set_user_attr("pruned_at_step", state["pruned_at"])
             raise optuna.TrialPruned(f"pruned at step {state['pruned_at'] - step_offset} of seed {spec.seed}")
-        scores = [row[1] for row in result.rows if row[0] > 0]
-        if not scores:
+        score = seed_score(result.rows, self.score_last_k)
+        if score is None:
             raise TrialDivergedError(f"no evaluation in {self.n_timesteps} steps with eval_freq={self.eval_freq}")
-        return float(np.mean(scores[-self.score_last_k :]))
+        return score
+
+
+def seed_score(rows: Sequence[Sequence[float]], score_last_k: int) -> float | None:
+    """
+    The score of one seed: the mean return of its last ``score_last_k`` evaluations after step 0.
+
+    :param rows: Evaluation rows ``(step, mean_return, ...)`` in step order
+    :param score_last_k: How many of the last evaluations to average
+    :return: The score; None when no evaluation came after step 0
+    """
+    returns = [float(row[1]) for row in rows if row[0] > 0]
+    return float(np.mean(returns[-score_last_k:])) if returns else None

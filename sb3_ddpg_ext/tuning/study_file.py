@@ -33,14 +33,16 @@ class StudyConfig:
     :param n_timesteps: Training steps per seed of a trial
     :param eval_freq: Evaluate every ``eval_freq`` environment steps
     :param n_eval_episodes: Episodes per evaluation
-    :param seeds: Seeds per trial (``base_seed``, ``base_seed + 1``, ...)
+    :param seeds: Seeds per trial (``base_seed``, ``base_seed + 1``, ...), run one after another
     :param base_seed: First seed
     :param score_last_k: Number of last evaluations averaged into a seed's score
     :param sampler: ``tpe``, ``random``, ``cmaes``, ``gp`` or ``qmc``
     :param sampler_kwargs: Extra arguments of the Optuna sampler class
     :param sampler_seed: Seed of the sampler
-    :param pruner: ``median``, ``halving``, ``hyperband`` or ``none``
-    :param pruner_kwargs: Extra arguments of the Optuna pruner class
+    :param pruner: ``wilcoxon`` (seeds as instances: a trial stops once its seeds score significantly below the best
+        trial's same seeds), ``median``, ``halving``, ``hyperband`` (evaluations within a seed) or ``none``
+    :param pruner_kwargs: Extra arguments of the Optuna pruner class (``wilcoxon``: over
+        :data:`~sb3_ddpg_ext.tuning.study.WILCOXON_DEFAULTS`)
     :param storage: Optuna storage URL; None: ``sqlite:///<folder of the file>/<name>.db``
     :param search_space: Narrowed or fixed parameters (see :func:`~sb3_ddpg_ext.tuning.spaces.resolve_space`)
     :param hyperparams: Fixed hyperparameters of every trial (``buffer_size``, ``policy``, ...)
@@ -54,13 +56,13 @@ class StudyConfig:
     n_timesteps: int = 10_000
     eval_freq: int = 1_000
     n_eval_episodes: int = 5
-    seeds: int = 1
+    seeds: int = 5
     base_seed: int = 0
     score_last_k: int = 3
     sampler: str = "tpe"
     sampler_kwargs: dict[str, Any] = field(default_factory=dict)
     sampler_seed: int = 0
-    pruner: str = "median"
+    pruner: str = "wilcoxon"
     pruner_kwargs: dict[str, Any] = field(default_factory=dict)
     storage: str | None = None
     search_space: dict[str, Any] = field(default_factory=dict)
@@ -92,6 +94,7 @@ class StudyConfig:
             score_last_k=self.score_last_k,
             device=device,
             source=self.source,
+            report_seeds=self.pruner == "wilcoxon",
         )
 
 
@@ -160,6 +163,12 @@ def study_config_from_dict(data: Mapping[str, Any], source: str = "<study>") -> 
         raise ConfigError(
             f"{source}: score_last_k={config.score_last_k} exceeds the {config.n_timesteps // config.eval_freq} "
             "evaluations of a seed (n_timesteps // eval_freq)"
+        )
+    if config.pruner == "wilcoxon" and config.seeds < 3:
+        raise ConfigError(
+            f"{source}: pruner 'wilcoxon' compares a trial's seeds with the best trial's and cannot stop a trial before "
+            f"its second seed, so seeds={config.seeds} leaves nothing to prune; give seeds >= 3 (5 is a good start) "
+            "or another pruner"
         )
     check_env_id(config.env_id, f"{source}: env_id")
     try:
