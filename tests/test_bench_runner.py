@@ -97,6 +97,29 @@ def test_runs_record_diagnostics_and_the_report_tables_the_bias(finished):
     assert (finished / "tiny" / "bias_Pendulum-v1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_success_threshold_adds_each_algorithms_success_rate(finished, tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(finished, results)
+    finals = {path: pd.read_csv(path)["mean_return"].iloc[-1] for path in csv_files(results)}
+    threshold = float(np.median(list(finals.values())))
+    data = yaml.safe_load(TINY.read_text())
+    data["envs"]["Pendulum-v1"]["success_threshold"] = threshold
+    suite_file = tmp_path / "tiny.yml"
+    suite_file.write_text(yaml.safe_dump(data))
+    # the threshold changes no run: the report of the same runs gains the column
+    assert run_bench(bench_args("--suite", str(suite_file), "--results", str(results), "--report-only", "--reps", "200")) == 0
+    table = (results / "tiny" / "RESULTS_TABLE.md").read_text()
+    assert f"success rate (final > {threshold:g}) [95% CI]" in table
+    for algo in ("sb3_ddpg", "td3"):
+        rate = np.mean([value > threshold for path, value in finals.items() if path.parent.name == algo])
+        row = next(line for line in table.splitlines() if line.startswith(f"| {algo} |"))  # the return table, first
+        assert row.rstrip(" |").split("| ")[-1].startswith(f"{rate:.2f} [")
+    data["envs"]["Pendulum-v1"]["success_threshold"] = "high"
+    suite_file.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match=r"envs\.Pendulum-v1\.success_threshold: expected a number"):
+        load_suite(suite_file)
+
+
 def test_final_and_best_returns_per_run():
     """Final return is each run's last evaluation (whatever its value), best return its highest one."""
     results = pd.DataFrame(

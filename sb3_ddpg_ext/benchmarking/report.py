@@ -162,19 +162,21 @@ def _bias_table(suite: Suite, finals: pd.DataFrame, reps: int) -> list[str]:
     return lines
 
 
-def _env_table(suite: Suite, finals: pd.DataFrame, bests: pd.DataFrame, reference: str, reps: int) -> list[str]:
+def _env_table(suite: Suite, env: EnvSpec, finals: pd.DataFrame, bests: pd.DataFrame, reference: str, reps: int) -> list[str]:
     scores = {algo.name: finals.loc[finals["algo"] == algo.name, "mean_return"].to_numpy() for algo in suite.algos}
     peaks = {algo.name: bests.loc[bests["algo"] == algo.name, "mean_return"].to_numpy() for algo in suite.algos}
     times = {algo.name: finals.loc[finals["algo"] == algo.name, "run_wall_time"].to_numpy() for algo in suite.algos}
+    threshold = env.success_threshold
+    success = "" if threshold is None else f" success rate (final > {threshold:g}) [95% CI] |"
     lines = [
         "| algorithm | final return IQM [95% CI] | best evaluation IQM [95% CI] | seeds | median run time (s) "
-        f"| P({reference} > algorithm) [95% CI] |",
-        "|---|---|---|---|---|---|",
+        f"| P({reference} > algorithm) [95% CI] |{success}",
+        "|---|---|---|---|---|---|" + ("---|" if success else ""),
     ]
     for algo in suite.algos:
         values = scores[algo.name]
         if len(values) == 0:
-            lines.append(f"| {algo.name} | no complete run | - | 0 | - | - |")
+            lines.append(f"| {algo.name} | no complete run | - | 0 | - | - |" + (" - |" if success else ""))
             continue
         estimate = interval_estimate(values, reps=reps).format(1)
         peak = interval_estimate(peaks[algo.name], reps=reps).format(1)
@@ -183,7 +185,10 @@ def _env_table(suite: Suite, finals: pd.DataFrame, bests: pd.DataFrame, referenc
             improvement = "-"
         else:
             improvement = probability_of_improvement(scores[reference], values, reps=reps).format(2)
-        lines.append(f"| {algo.name} | {estimate} | {peak} | {len(values)} | {wall} | {improvement} |")
+        rate = ""
+        if threshold is not None:  # the mean of 0/1 outcomes, with its bootstrap interval
+            rate = f" {interval_estimate((values > threshold).astype(float), aggregate='mean', reps=reps).format(2)} |"
+        lines.append(f"| {algo.name} | {estimate} | {peak} | {len(values)} | {wall} | {improvement} |{rate}")
     return lines
 
 
@@ -277,7 +282,7 @@ def make_report(suite: Suite, results_dir: str | Path, reps: int = DEFAULT_REPS)
         png = plot_env_curves(env, env_results, out_dir / f"curves_{env_dirname(env.env_id)}.png", reps=reps)
         lines += [f"![{env.env_id} learning curves]({png.name})", ""]
         env_bests = bests[bests["env"] == env.env_id]
-        lines += _env_table(suite, env_finals, env_bests, reference, reps)
+        lines += _env_table(suite, env, env_finals, env_bests, reference, reps)
         lines.append("")
         env_values = values[values["env"] == env.env_id] if not values.empty else values
         if not env_values.empty:

@@ -19,7 +19,7 @@ from sb3_ddpg_ext.experiment.config import ALGORITHMS, check_env_id, check_int
 
 _TOP_LEVEL_KEYS = {"name": "a string", "algos": "a mapping", "envs": "a mapping", "seeds": "a list of integers"}
 _OPTIONAL_TOP_LEVEL_KEYS = {"description": "a string", "reference": "an algorithm name of this suite"}
-_ENV_KEYS = ("n_timesteps", "eval_freq", "n_eval_episodes", "hyperparams")
+_ENV_KEYS = ("n_timesteps", "eval_freq", "n_eval_episodes", "hyperparams", "success_threshold")
 _ALGO_KEYS = ("algo", "hyperparams")
 # Run settings that a suite sets itself: the budget per environment entry, the seeds at the top
 SUITE_OWNED = ("n_timesteps", "seed")
@@ -50,6 +50,8 @@ class EnvSpec:
     :param eval_freq: evaluate every ``eval_freq`` environment steps
     :param n_eval_episodes: episodes per evaluation (deterministic actions)
     :param hyperparams: RL Zoo style hyperparameters shared by every algorithm on this environment
+    :param success_threshold: A final return above it counts as solving the task (MountainCarContinuous: 90); the
+        report then shows each algorithm's success rate; None: no such column
     """
 
     env_id: str
@@ -57,6 +59,7 @@ class EnvSpec:
     eval_freq: int
     n_eval_episodes: int
     hyperparams: dict[str, Any] = field(default_factory=dict)
+    success_threshold: float | None = None
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,16 @@ def _parse_env(path: str, env_id: Any, entry: Any) -> EnvSpec:
         eval_freq=check_int(entry["eval_freq"], f"{key}.eval_freq", path),
         n_eval_episodes=check_int(entry["n_eval_episodes"], f"{key}.n_eval_episodes", path),
         hyperparams=_check_hyperparams(path, f"{key}.hyperparams", entry.get("hyperparams")),
+        success_threshold=_check_threshold(path, f"{key}.success_threshold", entry.get("success_threshold")),
     )
+
+
+def _check_threshold(path: str, key: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise ConfigError.at(path, key, f"expected a number (a final return that counts as success), got {value!r}")
+    return float(value)
 
 
 def parse_suite(data: Any, path: str = "<memory>") -> Suite:
