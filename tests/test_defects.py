@@ -79,7 +79,10 @@ def test_frozen_actor_parameters_train_like_sb3(frozen):
 
 
 def test_load_kwargs_set_critic_weight_decay(tmp_path):
-    model = DDPG("MlpPolicy", "Pendulum-v1", critic_weight_decay=0.01, learning_starts=20, **TINY)
+    # scope 'all': Adam's weight_decay carries the decay (the other scopes add it to the gradients, Adam's is 0)
+    model = DDPG(
+        "MlpPolicy", "Pendulum-v1", critic_weight_decay=0.01, critic_weight_decay_scope="all", learning_starts=20, **TINY
+    )
     model.learn(40)
     model.save(tmp_path / "m")
     for kwargs, expected in (({"critic_weight_decay": 0.05}, 0.05), ({"critic_weight_decay": 0.0}, 0.0), ({}, 0.01)):
@@ -89,7 +92,7 @@ def test_load_kwargs_set_critic_weight_decay(tmp_path):
         assert [group["weight_decay"] for group in loaded.actor.optimizer.param_groups] == [0.0]
         assert loaded.critic.optimizer.state_dict()["state"]  # the saved Adam moments came back
     # set_parameters from a file with another weight decay keeps the model's own
-    other = DDPG("MlpPolicy", "Pendulum-v1", critic_weight_decay=0.2, **TINY)
+    other = DDPG("MlpPolicy", "Pendulum-v1", critic_weight_decay=0.2, critic_weight_decay_scope="all", **TINY)
     other.set_parameters(str(tmp_path / "m.zip"))
     assert [group["weight_decay"] for group in other.critic.optimizer.param_groups] == [0.2]
 

@@ -198,7 +198,9 @@ def test_policy_options_build_and_learn(small_kwargs):
     model.learn(150)
     assert model.actor.optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
     assert model.critic.optimizer.param_groups[0]["lr"] == pytest.approx(1e-3)
-    assert model.critic.optimizer.param_groups[0]["weight_decay"] == pytest.approx(1e-2)
+    # the L2 of the critic's hidden weight matrices (not its biases, layer-norm gains or output layer), not Adam's
+    assert model.critic.optimizer.param_groups[0]["weight_decay"] == 0 and model.critic_weight_decay == 1e-2
+    assert len(model._regularized_weights) == 2 and all(weight.dim() == 2 for weight in model._regularized_weights)
     assert model.actor.optimizer.param_groups[0]["weight_decay"] == 0
 
 

@@ -25,14 +25,24 @@ from sb3_ddpg_ext.common.save import atomic_write, check_model_file, with_defaul
 from sb3_ddpg_ext.ddpg.explicit_update import ExplicitUpdate, unsupported_reason
 from sb3_ddpg_ext.ddpg.fast import FLUSH_INTERVAL, FastMatmul, flush_subnormal_state, fused_setting
 from sb3_ddpg_ext.ddpg.nan_guard import check_loss
-from sb3_ddpg_ext.ddpg.policies import Actor, CnnPolicy, Critic, DDPGPolicy, MlpPolicy, MultiInputPolicy
+from sb3_ddpg_ext.ddpg.policies import (
+    Actor,
+    CnnPolicy,
+    Critic,
+    DDPGPolicy,
+    MlpPolicy,
+    MultiInputPolicy,
+    regularized_weights,
+)
 from sb3_ddpg_ext.ddpg.update_stats import record_updates, update_statistics
 from sb3_ddpg_ext.ddpg.validation import (
     SB3_ONLY_ATTRIBUTES,
     check_action_space,
+    check_decay_scope,
     check_hyperparameters,
     check_noise_shape,
     objects_for_saved_model,
+    settings_of_earlier_files,
 )
 
 SelfDDPG = TypeVar("SelfDDPG", bound="DDPG")
@@ -83,8 +93,14 @@ class DDPG(OffPolicyAlgorithm):
     :param _init_setup_model: Whether or not to build the network at the creation of the instance
     :param actor_learning_rate: learning rate (or schedule) of the actor only; ``None`` uses ``learning_rate``
     :param critic_learning_rate: learning rate (or schedule) of the critic only; ``None`` uses ``learning_rate``
-    :param critic_weight_decay: L2 weight decay of the critic's optimizer (the paper uses 1e-2); 0 keeps the
-        optimizer's own (SB3's: none)
+    :param critic_weight_decay: L2 regularization coefficient of the critic (the paper uses 1e-2): the gradient of
+        ``critic_weight_decay / 2 * sum(w ** 2)`` over the weights of ``critic_weight_decay_scope`` is added to the
+        critic's gradients before its optimizer step; 0 keeps the optimizer's own weight decay (SB3's: none)
+    :param critic_weight_decay_scope: What ``critic_weight_decay`` regularizes: ``"hidden"`` (default) the hidden
+        layers' weight matrices, as OpenAI Baselines' DDPG does (biases, layer-norm gains and the output layer
+        excluded); ``"weights"`` every weight matrix, the output layer's included, as rllab's DDPG does; ``"all"``
+        every critic parameter through Adam's ``weight_decay`` (what this package did before 0.1.0; files saved then
+        load with it)
     :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
         the reported success rate, mean episode length, and mean reward over
     :param param_noise: adaptive parameter-space noise (Plappert et al., 2017): rollouts use perturbed copies of
@@ -142,12 +158,14 @@ class DDPG(OffPolicyAlgorithm):
         actor_learning_rate: float | Schedule | None = None,
         critic_learning_rate: float | Schedule | None = None,
         critic_weight_decay: float = 0.0,
+        critic_weight_decay_scope: str = "hidden",
         stats_window_size: int = 100,
         param_noise: AdaptiveParamNoise | None = None,
         fast: bool = False,
         update_stats: bool = False,
     ):
         check_hyperparameters(tau, gamma, batch_size, buffer_size, learning_starts, critic_weight_decay)
+        check_decay_scope(critic_weight_decay_scope)
         # Make the env here (as BaseAlgorithm would) so a bad action space gets our message, before any work
         if env is not None:
             env = maybe_make_env(env, verbose)
@@ -181,6 +199,7 @@ class DDPG(OffPolicyAlgorithm):
         self.actor_learning_rate = actor_learning_rate
         self.critic_learning_rate = critic_learning_rate
         self.critic_weight_decay = critic_weight_decay
+        self.critic_weight_decay_scope = critic_weight_decay_scope
         self.param_noise = param_noise
         self.fast = fast
         self.update_stats = update_stats
@@ -243,14 +262,19 @@ class DDPG(OffPolicyAlgorithm):
         """
         Put the settings the model's arguments define into the optimizers' parameter groups: the learning rates at the
         current progress, ``fused`` (the fast mode's fused Adam, unless ``optimizer_kwargs`` chose ``fused`` or
-        ``foreach``) and the weight decay (``critic_weight_decay`` for the critic when it is set, else the
-        optimizer's own). Called when the model is set up and after :meth:`set_parameters` (so after :meth:`load`),
-        since ``Optimizer.load_state_dict`` restores the saved groups, and a model loaded with other arguments
-        (``fast=True``, ``critic_weight_decay=...``) would otherwise train with the saved ones.
+        ``foreach``) and the weight decay: with ``critic_weight_decay`` set, the critic's Adam decays every parameter
+        for scope ``"all"`` and none otherwise (:meth:`_regularize_critic` adds the decay of the scope's weights to
+        their gradients); unset, the optimizer's own. Called when the model is set up and after :meth:`set_parameters`
+        (so after :meth:`load`), since ``Optimizer.load_state_dict`` restores the saved groups, and a model loaded with
+        other arguments (``fast=True``, ``critic_weight_decay=...``) would otherwise train with the saved ones.
         """
         progress = self._current_progress_remaining
         user_kwargs = self.policy_kwargs.get("optimizer_kwargs") or {}
-        critic_decay = self.critic_weight_decay if self.critic_weight_decay > 0 else None
+        scope = self.critic_weight_decay_scope
+        critic_decay = None
+        if self.critic_weight_decay > 0:
+            critic_decay = self.critic_weight_decay if scope == "all" else 0.0
+        self._regularized_weights = [] if critic_decay != 0.0 else regularized_weights(self.critic, scope)
         for optimizer, lr, weight_decay in (
             (self.actor.optimizer, self.actor_lr_schedule(progress), None),
             (self.critic.optimizer, self.critic_lr_schedule(progress), critic_decay),
@@ -326,6 +350,7 @@ class DDPG(OffPolicyAlgorithm):
         check_loss(critic_loss, "critic", self)
         self.critic.optimizer.zero_grad()
         critic_loss.backward()
+        self._regularize_critic()
         self.critic.optimizer.step()
 
         # Actor: deterministic policy gradient, maximise Q(s, mu(s)). The backward pass stops at the actor's
@@ -341,6 +366,16 @@ class DDPG(OffPolicyAlgorithm):
         self._update_targets()
         losses = th.stack([critic_loss.detach(), actor_loss.detach()])
         return th.cat([losses, update_statistics(qf, y, actions)]) if self.update_stats else losses
+
+    def _regularize_critic(self) -> None:
+        """
+        Add ``critic_weight_decay * w`` to the gradient of each weight in ``critic_weight_decay_scope``: the gradient of
+        the L2 term ``critic_weight_decay / 2 * sum(w ** 2)`` that OpenAI Baselines adds to the critic's loss (Adam's
+        coupled ``weight_decay`` does the same to every parameter). Nothing to do without such a decay.
+        """
+        for weight in self._regularized_weights:
+            if weight.grad is not None:
+                weight.grad.add_(weight.detach(), alpha=self.critic_weight_decay)
 
     @property
     def update_backend(self) -> str:
@@ -533,6 +568,7 @@ class DDPG(OffPolicyAlgorithm):
         if isinstance(path, (str, pathlib.Path)):
             path = check_model_file(path)
         custom_objects = {**objects_for_saved_model(path, custom_objects), **(custom_objects or {})}
+        kwargs = {**settings_of_earlier_files(path, custom_objects), **kwargs}
         model = super().load(path, env, device, custom_objects, print_system_info, force_reset, **kwargs)
         for name in SB3_ONLY_ATTRIBUTES:  # saved by SB3's DDPG (a TD3 with its tricks switched off)
             model.__dict__.pop(name, None)
@@ -569,6 +605,7 @@ class DDPG(OffPolicyAlgorithm):
             "_polyak_pairs",
             "_fast_matmul",
             "_explicit_update",
+            "_regularized_weights",
         ]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:

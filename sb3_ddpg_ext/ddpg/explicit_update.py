@@ -267,6 +267,7 @@ class ExplicitUpdate:
             critic_loss = residual.square().mean()
             check_loss(critic_loss, "critic", model)
             self._backward(self.critic, saved, residual.mul(2.0 / residual.numel()), weight_grads=True)
+            model._regularize_critic()
             model.critic.optimizer.step()
 
             # Actor: ascend Q(s, mu(s)); the gradient flows back through the critic to its action input only

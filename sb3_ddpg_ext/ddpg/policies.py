@@ -35,6 +35,35 @@ def _last_linear(modules: nn.Module) -> nn.Linear:
     return [m for m in modules.modules() if isinstance(m, nn.Linear)][-1]
 
 
+# What a critic's L2 regularization covers (DDPG's ``critic_weight_decay_scope``)
+DECAY_SCOPES = ("hidden", "weights", "all")
+
+
+def regularized_weights(critic: nn.Module, scope: str) -> list[th.Tensor]:
+    """
+    The critic weights an L2 term of scope ``scope`` covers, among those its optimizer trains.
+
+    :param critic: The critic (SB3's ``ContinuousCritic`` or this package's), with its ``optimizer``
+    :param scope: ``"hidden"``: the weight matrices of every layer but each Q-network's output layer (OpenAI
+        Baselines' DDPG: names ending in ``/w``, ``output`` excluded); ``"weights"``: every weight matrix (rllab's
+        regularizable parameters); ``"all"``: every parameter (then Adam's ``weight_decay`` applies it)
+    :return: The parameters, in the critic's order
+    """
+    if scope not in DECAY_SCOPES:
+        raise ValueError(f"critic_weight_decay_scope={scope!r} is not one of {list(DECAY_SCOPES)}")
+    optimizer: th.optim.Optimizer = critic.optimizer  # type: ignore[assignment]
+    q_networks: list[nn.Module] = list(critic.q_networks)  # type: ignore[arg-type]
+    trained = {id(param) for group in optimizer.param_groups for param in group["params"]}
+    outputs = {id(_last_linear(q_net).weight) for q_net in q_networks} if scope == "hidden" else set()
+    return [
+        param
+        for name, param in critic.named_parameters()
+        if id(param) in trained
+        and param.requires_grad
+        and (scope == "all" or (name.endswith("weight") and param.dim() >= 2 and id(param) not in outputs))
+    ]
+
+
 class Actor(TD3Actor):
     """
     Actor network (policy) for DDPG: mu(s), squashed by tanh into [-1, 1].

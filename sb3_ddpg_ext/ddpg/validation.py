@@ -74,6 +74,16 @@ def check_hyperparameters(
         raise ValueError("Invalid DDPG hyperparameters: " + "; ".join(problems) + ".")
 
 
+def check_decay_scope(scope: Any) -> None:
+    """Raise one ``ValueError`` naming the allowed scopes of ``critic_weight_decay``."""
+    if scope not in policies.DECAY_SCOPES:
+        raise ValueError(
+            f"critic_weight_decay_scope={scope!r} is not one of {list(policies.DECAY_SCOPES)} ('hidden': the hidden "
+            "layers' weight matrices, as OpenAI Baselines; 'weights': every weight matrix, as rllab; 'all': every "
+            "parameter through Adam's weight_decay)"
+        )
+
+
 def _noise_output_shape(action_noise: ActionNoise) -> tuple[int, ...] | None:
     if isinstance(action_noise, ScheduledNoise):
         return _noise_output_shape(action_noise.noise)
@@ -166,3 +176,27 @@ def objects_for_saved_model(
     raise ValueError(
         f"Cannot load {where} as DDPG: it holds a model of another algorithm (policy {name}). Load it with {loader}."
     )
+
+
+def settings_of_earlier_files(
+    path: str | pathlib.Path | io.BufferedIOBase, custom_objects: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """
+    Arguments that keep a file saved by an earlier version of this package training as it did: a file with a
+    ``critic_weight_decay`` but no ``critic_weight_decay_scope`` decayed every critic parameter (scope ``"all"``), and
+    loads with that scope, with a warning saying so.
+
+    :param path: The model file, or a file object
+    :param custom_objects: The user's ``custom_objects`` of ``load``
+    :return: Keyword arguments for SB3's ``load`` (the user's own override them)
+    """
+    data = _saved_data(path, ("critic_weight_decay", "critic_weight_decay_scope"), custom_objects or {})
+    if "critic_weight_decay_scope" in data or not (data.get("critic_weight_decay") or 0) > 0:
+        return {}
+    warnings.warn(
+        f"This model was saved before critic_weight_decay_scope existed: its critic_weight_decay="
+        f"{data['critic_weight_decay']} keeps decaying every critic parameter (scope 'all'). Load it with "
+        "critic_weight_decay_scope='hidden' for the reference implementations' L2 (hidden weight matrices only).",
+        stacklevel=3,
+    )
+    return {"critic_weight_decay_scope": "all"}
