@@ -93,7 +93,8 @@ def run_tune(args: argparse.Namespace) -> int:
     except ValueError:
         summary = "no completed trial"
     print(f"ran {ran} trial(s); study holds {n_budgeted(study, include_running=False)}/{config.n_trials}; {summary}")
-    print(f"next: sb3-ddpg best --study {args.study} --out best.yml --validate 5  (the 5 best trials on fresh seeds)")
+    storage = f" --storage {args.storage}" if args.storage else ""
+    print(f"next: sb3-ddpg best --study {args.study}{storage} --out best.yml --validate 5  (the 5 best on fresh seeds)")
     return 0
 
 
