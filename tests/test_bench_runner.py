@@ -406,6 +406,31 @@ def test_shipped_tuned_configuration_is_the_validated_best_trial(tmp_path):
     assert model.train_freq.frequency == 4 and model.gradient_steps == -1 and model.batch_size == 256
 
 
+def test_shipped_mountaincar_configuration_is_the_validated_winner():
+    # `sb3-ddpg best --validate 5` chose trial 11 on seeds 5-9; the shipped file is it without `fast`, and the suite
+    # that compares it on seeds 100-109 trains exactly it
+    root = SUITES.parents[1]
+    folder = root / "tuning" / "results" / "mountaincar"
+    best_text = (folder / "best.yml").read_text()
+    assert (
+        best_text.startswith("# Trial 11 of study 'mountaincar'")
+        and "over seeds [5, 6, 7, 8, 9], which no trial used" in best_text
+    )
+    assert (
+        "| 11 | 62.7 | 5 | 67.3 [47.2, 87.4] | 5/5 | **yes** |"
+        in (folder / "mountaincar_validation" / "VALIDATION.md").read_text()
+    )
+    best = yaml.safe_load(best_text)["MountainCarContinuous-v0"]
+    shipped = yaml.safe_load((root / "hyperparams" / "ddpg_tuned_mountaincar.yml").read_text())["MountainCarContinuous-v0"]
+    assert best.pop("fast") is True and shipped == best
+    suite = load_suite(SUITES / "tuned_mountaincar_validated.yml")
+    tuned = next(run for run in expand_runs(suite) if run.algo.name == "tuned")
+    assert tuned.hyperparams == {key: value for key, value in shipped.items() if key not in ("n_timesteps", "policy")}
+    assert suite.reference == "tuned" and suite.envs[0].n_timesteps == shipped["n_timesteps"]
+    assert not set(suite.seeds) & set(range(10))  # neither the study's seeds (0-4) nor the validation's (5-9)
+    check_runs(expand_runs(suite))
+
+
 @pytest.mark.parametrize("name", ["exploration", "tuned_mountaincar", "tuned_pendulum", "fast", "fast_mountaincar"])
 def test_shipped_comparison_suites_check(name):
     suite = load_suite(SUITES / f"{name}.yml")
