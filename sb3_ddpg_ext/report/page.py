@@ -339,16 +339,26 @@ def write_report(run_dirs: list[pathlib.Path], out: pathlib.Path, png_dir: pathl
     if png_dir is not None:
         png_dir.mkdir(parents=True, exist_ok=True)
         for name, figure in figures.items():
-            try:
-                image = figure.to_image(format="png", width=1000, height=figure.layout.height or 420)
-            except Exception as error:  # kaleido missing, or no Chrome for it to drive
-                message = " ".join(str(error).split())[:200]
-                raise ConfigError(
-                    f"--png: Plotly could not export PNG ({message}); pip install kaleido and install Chrome or Chromium"
-                ) from error
             with atomic_open(png_dir / f"{name}.png", "wb") as file:
-                file.write(image)
+                file.write(_png(figure))
     return out
+
+
+def _png(figure: go.Figure, attempts: int = 3) -> bytes:
+    """A figure as PNG through Plotly's kaleido, tried again when the browser it drives fails (seen on a loaded
+    machine: a page script not yet defined when kaleido calls it)."""
+    for _ in range(attempts):
+        try:
+            return figure.to_image(format="png", width=1000, height=figure.layout.height or 420)
+        except ImportError as error:
+            failure: Exception = error
+            break
+        except Exception as error:  # kaleido missing, no Chrome for it to drive, or the browser failed
+            failure = error
+    message = " ".join(str(failure).split())[:200]
+    raise ConfigError(
+        f"--png: Plotly could not export PNG ({message}); pip install kaleido and install Chrome or Chromium"
+    ) from failure
 
 
 def run_report(args: argparse.Namespace) -> int:
