@@ -11,8 +11,9 @@ action input: no gradient of the critic's weights, not even discarded ones.
 
 Supported: a 1-D ``Box`` observation space and :class:`~sb3_ddpg_ext.ddpg.policies.DDPGPolicy`'s MLP networks (SB3's
 ``FlattenExtractor``, ``nn.Linear`` layers with ReLU, Tanh or LeakyReLU activations, the action at the critic's input,
-no LayerNorm). Anything else (CNN or custom extractors, Dict observations, other activations, LayerNorm, the
-action at a later critic layer) keeps the autograd update; :func:`unsupported_reason` says why.
+no LayerNorm or batch normalization). Anything else (CNN or custom extractors, Dict observations, other activations,
+LayerNorm, batch normalization, the action at a later critic layer) keeps the autograd update;
+:func:`unsupported_reason` says why.
 """
 
 from collections import Counter
@@ -107,6 +108,8 @@ def unsupported_reason(policy: DDPGPolicy) -> str | None:
         network = getattr(policy, name)
         if type(network.features_extractor) is not FlattenExtractor:
             return f"the {name}'s features extractor is {type(network.features_extractor).__name__}"
+    if policy.batch_norm:
+        return "the networks have batch normalization (batch_norm)"
     if policy.critic_action_layer != 0:
         return "the action enters the critic at a hidden layer (critic_action_layer)"
     for name, network in (("actor", policy.actor.mu), ("critic", policy.critic.q_networks[0])):

@@ -19,8 +19,14 @@ from stable_baselines3.td3.policies import TD3Policy
 from torch import nn
 
 
-def _hidden_modules(layer_norm: bool) -> list[type[nn.Module]]:
-    return [nn.LayerNorm] if layer_norm else []
+def _hidden_modules(layer_norm: bool, batch_norm: bool = False) -> list[type[nn.Module]]:
+    """The modules between each hidden linear layer and its activation (SB3's ``post_linear_modules``)."""
+    return [nn.LayerNorm] if layer_norm else [nn.BatchNorm1d] if batch_norm else []
+
+
+def _input_norm(features_dim: int, batch_norm: bool) -> list[nn.Module]:
+    """Batch normalization of the observation features (the paper's "batch normalization on the state input")."""
+    return [nn.BatchNorm1d(features_dim)] if batch_norm else []
 
 
 def _uniform_init_(layer: nn.Module, bound: float) -> None:
@@ -80,6 +86,8 @@ class Actor(TD3Actor):
     :param layer_norm: Whether to add a LayerNorm after each hidden linear layer
     :param output_init: When set, the output layer's weights and biases are drawn from
         U(-output_init, output_init) (the paper uses 3e-3); ``None`` keeps PyTorch's default init
+    :param batch_norm: Whether to batch-normalize the observation features and each hidden linear layer's output
+        (before its activation), as the DDPG paper's low-dimensional networks
     """
 
     def __init__(
@@ -93,6 +101,7 @@ class Actor(TD3Actor):
         normalize_images: bool = True,
         layer_norm: bool = False,
         output_init: float | None = None,
+        batch_norm: bool = False,
     ):
         super().__init__(
             observation_space,
@@ -105,33 +114,37 @@ class Actor(TD3Actor):
         )
         self.layer_norm = layer_norm
         self.output_init = output_init
-        if layer_norm:
+        self.batch_norm = batch_norm
+        if layer_norm or batch_norm:
             action_dim = get_action_dim(self.action_space)
+            post = _hidden_modules(layer_norm, batch_norm)
             self.mu = nn.Sequential(
-                *create_mlp(
-                    features_dim, action_dim, net_arch, activation_fn, squash_output=True, post_linear_modules=[nn.LayerNorm]
-                )
+                *_input_norm(features_dim, batch_norm),
+                *create_mlp(features_dim, action_dim, net_arch, activation_fn, squash_output=True, post_linear_modules=post),
             )
         if output_init is not None:
             _uniform_init_(_last_linear(self.mu), output_init)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
-        data.update(layer_norm=self.layer_norm, output_init=self.output_init)
+        data.update(layer_norm=self.layer_norm, output_init=self.output_init, batch_norm=self.batch_norm)
         return data
 
 
 class _LateActionQNet(nn.Module):
     """
-    Q-network whose action input joins at a hidden layer instead of the input layer
-    (the DDPG paper feeds the action into the critic's second layer).
+    Q-network whose observation features pass through layers of their own before the action joins them (the DDPG
+    paper feeds the action into the critic's second layer, and batch-normalizes only what comes before it).
 
     :param features_dim: Number of observation features
     :param action_dim: Number of action dimensions
     :param net_arch: Hidden layer sizes
-    :param action_layer: Index of the hidden layer whose input gets the action concatenated (>= 1)
+    :param action_layer: Index of the hidden layer whose input gets the action concatenated (0: the input layer,
+        after the batch normalization of the observation features)
     :param activation_fn: Activation function
     :param layer_norm: Whether to add a LayerNorm after each hidden linear layer
+    :param batch_norm: Whether to batch-normalize the observation features and the hidden layers before the action
+        joins (before their activations); the layers from the action on are not normalized
     """
 
     def __init__(
@@ -142,13 +155,19 @@ class _LateActionQNet(nn.Module):
         action_layer: int,
         activation_fn: type[nn.Module],
         layer_norm: bool,
+        batch_norm: bool = False,
     ):
         super().__init__()
-        post = _hidden_modules(layer_norm)
         head_arch, tail_arch = net_arch[:action_layer], net_arch[action_layer:]
-        self.obs_net = nn.Sequential(*create_mlp(features_dim, -1, head_arch, activation_fn, post_linear_modules=post))
+        self.obs_net = nn.Sequential(
+            *_input_norm(features_dim, batch_norm),
+            *create_mlp(
+                features_dim, -1, head_arch, activation_fn, post_linear_modules=_hidden_modules(layer_norm, batch_norm)
+            ),
+        )
+        joint_dim = (head_arch[-1] if head_arch else features_dim) + action_dim
         self.joint_net = nn.Sequential(
-            *create_mlp(head_arch[-1] + action_dim, 1, tail_arch, activation_fn, post_linear_modules=post)
+            *create_mlp(joint_dim, 1, tail_arch, activation_fn, post_linear_modules=_hidden_modules(layer_norm))
         )
 
     def forward(self, features: th.Tensor, actions: th.Tensor) -> th.Tensor:
@@ -176,6 +195,8 @@ class Critic(BaseModel):
     :param output_init: When set, the output layer's weights and biases are drawn from U(-output_init, output_init)
     :param action_layer: Index of the hidden layer that receives the action: 0 concatenates it with the
         observation features at the input (SB3), 1 at the second layer (the DDPG paper)
+    :param batch_norm: Whether to batch-normalize the observation features and the hidden layers before the action
+        input (before their activations), as the DDPG paper's low-dimensional critic
     """
 
     features_extractor: BaseFeaturesExtractor
@@ -194,6 +215,7 @@ class Critic(BaseModel):
         layer_norm: bool = False,
         output_init: float | None = None,
         action_layer: int = 0,
+        batch_norm: bool = False,
     ):
         super().__init__(
             observation_space, action_space, features_extractor=features_extractor, normalize_images=normalize_images
@@ -202,21 +224,23 @@ class Critic(BaseModel):
         self.share_features_extractor = share_features_extractor
         self.n_critics = n_critics
         self.action_layer = action_layer
+        # The observation features have layers of their own when the action joins later or when they are normalized
+        self.late_action = action_layer != 0 or batch_norm
         q_net: nn.Module
-        if action_layer == 0:
+        if self.late_action:
+            q_net = _LateActionQNet(features_dim, action_dim, net_arch, action_layer, activation_fn, layer_norm, batch_norm)
+        else:
             post = _hidden_modules(layer_norm)
             q_net = nn.Sequential(*create_mlp(features_dim + action_dim, 1, net_arch, activation_fn, post_linear_modules=post))
-        else:
-            q_net = _LateActionQNet(features_dim, action_dim, net_arch, action_layer, activation_fn, layer_norm)
         if output_init is not None:
             _uniform_init_(_last_linear(q_net), output_init)
         self.add_module("qf0", q_net)
         self.q_networks: list[nn.Module] = [q_net]
 
     def _q_value(self, features: th.Tensor, actions: th.Tensor) -> th.Tensor:
-        if self.action_layer == 0:
-            return self.q_networks[0](th.cat([features, actions], dim=1))
-        return self.q_networks[0](features, actions)
+        if self.late_action:
+            return self.q_networks[0](features, actions)
+        return self.q_networks[0](th.cat([features, actions], dim=1))
 
     def forward(self, obs: th.Tensor, actions: th.Tensor) -> tuple[th.Tensor, ...]:
         # As in SB3: the features extractor learns from the actor loss only when it is shared
@@ -265,6 +289,11 @@ class DDPGPolicy(TD3Policy):
         (the paper uses 3e-3); ``None`` keeps PyTorch's default init
     :param critic_action_layer: Hidden layer of the critic that receives the action: 0 at the input (SB3),
         1 at the second layer (the paper)
+    :param batch_norm: Batch-normalize the observation features and every hidden layer of the actor, and the
+        observation features and the hidden layers before the action input of the critic (the paper's
+        low-dimensional networks; each normalization sits between a linear layer and its activation). The networks
+        normalize by the minibatch's statistics in the updates and by their running statistics when acting; the
+        targets always use the running statistics, which they copy from the online networks after each update
     """
 
     actor: Actor
@@ -289,6 +318,7 @@ class DDPGPolicy(TD3Policy):
         layer_norm: bool = False,
         output_init: float | None = None,
         critic_action_layer: int = 0,
+        batch_norm: bool = False,
     ):
         if n_critics != 1:
             raise ValueError(
@@ -298,8 +328,14 @@ class DDPGPolicy(TD3Policy):
             )
         if output_init is not None and not output_init > 0:
             raise ValueError(f"output_init must be a positive bound such as 3e-3, or None, got {output_init}.")
+        if layer_norm and batch_norm:
+            raise ValueError(
+                "policy_kwargs asks for both layer_norm and batch_norm: choose one normalization (batch_norm=True is "
+                "the DDPG paper's, layer_norm=True the one parameter-space noise papers use)."
+            )
         # Set before TD3Policy.__init__, which builds the networks through make_actor / make_critic
         self.layer_norm = layer_norm
+        self.batch_norm = batch_norm
         self.output_init = output_init
         self.critic_action_layer = critic_action_layer
         super().__init__(
@@ -319,7 +355,12 @@ class DDPGPolicy(TD3Policy):
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
-        data.update(layer_norm=self.layer_norm, output_init=self.output_init, critic_action_layer=self.critic_action_layer)
+        data.update(
+            layer_norm=self.layer_norm,
+            output_init=self.output_init,
+            critic_action_layer=self.critic_action_layer,
+            batch_norm=self.batch_norm,
+        )
         return data
 
     def set_training_mode(self, mode: bool) -> None:
@@ -335,7 +376,9 @@ class DDPGPolicy(TD3Policy):
 
     def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> Actor:
         actor_kwargs = self._update_features_extractor(self.actor_kwargs, features_extractor)
-        return Actor(**actor_kwargs, layer_norm=self.layer_norm, output_init=self.output_init).to(self.device)
+        return Actor(**actor_kwargs, layer_norm=self.layer_norm, output_init=self.output_init, batch_norm=self.batch_norm).to(
+            self.device
+        )
 
     def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> Critic:  # type: ignore[override]
         critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)
@@ -350,6 +393,7 @@ class DDPGPolicy(TD3Policy):
             layer_norm=self.layer_norm,
             output_init=self.output_init,
             action_layer=self.critic_action_layer,
+            batch_norm=self.batch_norm,
         ).to(self.device)
 
 
