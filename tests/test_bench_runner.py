@@ -431,6 +431,24 @@ def test_shipped_mountaincar_configuration_is_the_validated_winner():
     check_runs(expand_runs(suite))
 
 
+def test_the_paper_ablation_changes_only_the_l2_scope_and_batch_norm_and_reuses_the_mujoco_runs_it_says_it_does():
+    suite = load_suite(SUITES / "ddpg_paper_ablation.yml")
+    check_runs(expand_runs(suite))
+    settings = {algo.name: dict(algo.hyperparams) for algo in suite.algos}
+    paper = settings["l2_hidden"]
+    assert paper["critic_weight_decay"] == 0.01 and paper["critic_weight_decay_scope"] == "hidden"
+    assert settings["l2_all"] == {**paper, "critic_weight_decay_scope": "all"}
+    assert settings["no_l2"] == {k: v for k, v in paper.items() if not k.startswith("critic_weight_decay")}
+    bn_policy = {**paper["policy_kwargs"], "batch_norm": True}
+    assert settings["bn_l2_hidden"] == {**paper, "policy_kwargs": bn_policy}
+    # l2_all's runs are the MuJoCo suite's ddpg_paper runs, copied: the same configuration, seed by seed
+    mujoco = {(run.env.env_id, run.seed): run for run in expand_runs(load_suite(SUITES / "mujoco.yml"))
+              if run.algo.name == "ddpg_paper"}  # fmt: skip
+    for run in expand_runs(suite):
+        if run.algo.name == "l2_all":
+            assert run.config_hash() == mujoco[(run.env.env_id, run.seed)].config_hash()
+
+
 @pytest.mark.parametrize("name", ["exploration", "tuned_mountaincar", "tuned_pendulum", "fast", "fast_mountaincar"])
 def test_shipped_comparison_suites_check(name):
     suite = load_suite(SUITES / f"{name}.yml")
