@@ -18,7 +18,7 @@ from typing import Any
 from sb3_ddpg_ext.common.errors import ConfigError
 from sb3_ddpg_ext.experiment.interrupt import RunInterrupted
 
-ALGO_CHOICES = ("ddpg_ext", "sb3_ddpg", "td3", "sac")
+ALGO_CHOICES = ("ddpg_ext", "sb3_ddpg", "td3", "sac", "tqc", "crossq")
 
 
 def _add_train(subparsers: Any) -> None:
@@ -179,8 +179,9 @@ def _eval(args: argparse.Namespace) -> int:
     import numpy as np
     from stable_baselines3.common.vec_env import VecNormalize
 
-    from sb3_ddpg_ext.experiment.config import RunSpec, check_env_id, check_int, resolve_algorithm
+    from sb3_ddpg_ext.experiment.config import RunSpec, check_env_id, check_int, parse_env_wrapper, resolve_algorithm
     from sb3_ddpg_ext.experiment.evaluation import evaluate_returns
+    from sb3_ddpg_ext.experiment.hyperparams import read_hyperparams
     from sb3_ddpg_ext.experiment.run import make_env
 
     model_path = pathlib.Path(args.model)
@@ -194,7 +195,9 @@ def _eval(args: argparse.Namespace) -> int:
         model = resolve_algorithm(algo).load(model_path, device="cpu")
     except ValueError as error:
         raise ConfigError(f"--model: {error}") from error
-    env = make_env(RunSpec(env_id), 1, args.seed)
+    config = model_path.parent / "config.yml"  # a run folder's: its env_wrapper wraps the evaluation env too
+    wrappers = parse_env_wrapper(read_hyperparams(config, env_id).get("env_wrapper"), str(config)) if config.is_file() else []
+    env = make_env(RunSpec(env_id, env_wrapper=wrappers), 1, args.seed)
     stats = pathlib.Path(args.vecnormalize) if args.vecnormalize else model_path.parent / "vecnormalize.pkl"
     if stats.is_file():
         env = VecNormalize.load(str(stats), env)

@@ -199,7 +199,9 @@ def _bias_section(suite: Suite, env: EnvSpec, values: pd.DataFrame, out_dir: Pat
     return [
         "Value-estimate bias: the critic's Q(s, mu(s)) minus the discounted return G the deterministic policy "
         "collected from s, over the evaluation episodes' states (time-limited episodes: states whose cut-off tail "
-        "weighs at most 5%); SAC's critic estimates the soft value, which includes an entropy bonus.",
+        "weighs at most 5%); SAC's, TQC's and CrossQ's critics estimate the soft value, which includes an entropy bonus "
+        "(TQC: the mean of the quantiles its targets keep; CrossQ: its critic with batch renormalization's running "
+        "statistics).",
         "",
         f"![{env.env_id} value-estimate bias]({png.name})",
         "",

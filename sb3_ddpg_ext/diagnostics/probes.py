@@ -6,6 +6,7 @@ The states are raw observations (before any ``VecNormalize``), so the same state
 through training; they are normalized with the statistics of the moment before the actor sees them.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -14,7 +15,13 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 
-def draw_probe_states(env_id: str, n_states: int, seed: int, env_kwargs: dict[str, Any] | None = None) -> np.ndarray:
+def draw_probe_states(
+    env_id: str,
+    n_states: int,
+    seed: int,
+    env_kwargs: dict[str, Any] | None = None,
+    wrap: Callable[[gym.Env], gym.Env] | None = None,
+) -> np.ndarray:
     """
     ``n_states`` initial observations of ``env_id``, from resets seeded ``seed, seed + 1, ...``.
 
@@ -22,9 +29,12 @@ def draw_probe_states(env_id: str, n_states: int, seed: int, env_kwargs: dict[st
     :param n_states: Number of states
     :param seed: Seed of the first reset
     :param env_kwargs: Keyword arguments of ``gym.make``
+    :param wrap: Applies the run's environment wrappers (their observations are what the policy sees); None: none
     :return: Array of shape ``(n_states, *observation_shape)``
     """
     env = gym.make(env_id, **(env_kwargs or {}))
+    if wrap is not None:
+        env = wrap(env)
     try:
         return np.stack([np.asarray(env.reset(seed=seed + k)[0], dtype=np.float32) for k in range(n_states)])
     finally:

@@ -9,8 +9,11 @@ episodes that terminated. The measurement is in the critic's reward units (the t
 rewards when it normalizes rewards).
 
 The critic: DDPG's (this package's and SB3's) critic; TD3's first critic, as in the paper; SAC's first critic at the
-mean action. SAC's critic estimates the *soft* value, which adds the entropy bonus ``-alpha log pi`` of every future
-step of the stochastic policy: its "bias" against the deterministic policy's return includes that bonus and is not a
+mean action; CrossQ's first critic at the mean action, its batch renormalization using the running statistics (the
+networks in evaluation mode, as when the policy acts); TQC's estimate as its targets use it, the mean of the quantiles
+of all its critics that remain after the ``top_quantiles_to_drop_per_net`` largest of each are dropped. SAC's, TQC's
+and CrossQ's critics estimate the *soft* value, which adds the entropy bonus ``-alpha log pi`` of every future step of
+the stochastic policy: their "bias" against the deterministic policy's return includes that bonus and is not a
 measure of overestimation alone (reported, and labelled soft, for comparison).
 """
 
@@ -121,7 +124,7 @@ def critic_estimates(model: BaseAlgorithm, observations: list[Any]) -> np.ndarra
     """
     The critic's estimate of the deterministic policy's value, ``Q(s, mu(s))``, in one batched pass.
 
-    :param model: This package's DDPG, or SB3's DDPG, TD3 or SAC
+    :param model: This package's DDPG, SB3's DDPG, TD3 or SAC, or sb3-contrib's TQC or CrossQ
     :param observations: Observations as the model sees them
     :return: One estimate per observation
     """
@@ -131,13 +134,25 @@ def critic_estimates(model: BaseAlgorithm, observations: list[Any]) -> np.ndarra
     else:
         batch = np.stack(observations)
     obs_tensor, _ = policy.obs_to_tensor(batch)
-    with th.no_grad():
-        if hasattr(policy.actor, "action_dist"):  # SAC: the mean action, squashed
-            actions = policy.actor(obs_tensor, deterministic=True)
-        else:
-            actions = policy.actor(obs_tensor)
-        q_values = policy.critic.q1_forward(obs_tensor, actions)
-    return q_values.squeeze(-1).cpu().numpy().astype(np.float64)
+    training = policy.training
+    policy.set_training_mode(False)  # normalization layers use their running statistics, as when acting
+    try:
+        with th.no_grad():
+            if hasattr(policy.actor, "action_dist"):  # SAC, TQC, CrossQ: the mean action, squashed
+                actions = policy.actor(obs_tensor, deterministic=True)
+            else:
+                actions = policy.actor(obs_tensor)
+            if hasattr(policy.critic, "quantiles_total"):  # TQC: batch x critics x quantiles
+                quantiles = policy.critic(obs_tensor, actions)
+                kept = policy.critic.quantiles_total - model.top_quantiles_to_drop_per_net * policy.critic.n_critics  # type: ignore[attr-defined]
+                q_values = th.sort(quantiles.reshape(len(quantiles), -1)).values[:, :kept].mean(dim=1)
+            elif hasattr(policy.critic, "q1_forward"):
+                q_values = policy.critic.q1_forward(obs_tensor, actions)
+            else:  # CrossQ's critic has no q1_forward
+                q_values = policy.critic(obs_tensor, actions)[0]
+    finally:
+        policy.set_training_mode(training)
+    return q_values.reshape(-1).cpu().numpy().astype(np.float64)
 
 
 @dataclass

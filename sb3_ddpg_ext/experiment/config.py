@@ -1,11 +1,12 @@
 """
 The one converter from RL Zoo-style hyperparameters to an algorithm's constructor arguments and a run's settings,
-for this package's DDPG and for SB3's DDPG, TD3 and SAC: ``train``, every tuning trial and every benchmark run go
-through :func:`build_run_spec`. Where hyperparameters come from and how their sources merge is
+for this package's DDPG, SB3's DDPG, TD3 and SAC, and sb3-contrib's TQC and CrossQ: ``train``, every tuning trial and
+every benchmark run go through :func:`build_run_spec`. Where hyperparameters come from and how their sources merge is
 :mod:`sb3_ddpg_ext.experiment.hyperparams`'s.
 
-Run settings (``seed``, ``device``, ``verbose``, ``tensorboard_log``, ``n_timesteps``, ``n_envs``, ``normalize``) are
-accepted as hyperparameters like any other key, taken out here, and passed to the algorithm once by the run.
+Run settings (``seed``, ``device``, ``verbose``, ``tensorboard_log``, ``n_timesteps``, ``n_envs``, ``normalize``,
+``env_wrapper``) are accepted as hyperparameters like any other key, taken out here, and passed to the algorithm or
+the environments once by the run.
 Conflicting keys (``noise_type: parameter`` beside a ``param_noise`` mapping, a noise schedule without a noise) are
 errors, not silent overrides.
 """
@@ -30,12 +31,18 @@ ALGORITHMS: dict[str, str] = {
     "sb3_ddpg": "stable_baselines3:DDPG",
     "td3": "stable_baselines3:TD3",
     "sac": "stable_baselines3:SAC",
+    # sb3-contrib's off-policy algorithms for continuous actions: pip install 'sb3_ddpg_ext[benchmarks]'
+    "tqc": "sb3_contrib:TQC",
+    "crossq": "sb3_contrib:CrossQ",
     # SBX's DDPG (JAX, the whole update compiled by XLA), for speed comparisons: pip install 'sb3_ddpg_ext[sbx]'
     "sbx_ddpg": "sbx:DDPG",
 }
 # What to install for an algorithm whose package is missing
-_INSTALL = {"sbx": "pip install 'sb3_ddpg_ext[sbx]' (SBX, the JAX port: sbx-rl)"}
-RUN_SETTINGS = ("seed", "device", "verbose", "tensorboard_log", "n_timesteps", "n_envs", "normalize")
+_INSTALL = {
+    "sbx": "pip install 'sb3_ddpg_ext[sbx]' (SBX, the JAX port: sbx-rl)",
+    "sb3_contrib": "pip install 'sb3_ddpg_ext[benchmarks]' (sb3-contrib)",
+}
+RUN_SETTINGS = ("seed", "device", "verbose", "tensorboard_log", "n_timesteps", "n_envs", "normalize", "env_wrapper")
 NOISE_KEYS = ("noise_type", "noise_std", "noise_schedule", "noise_kwargs")
 # Keys only this package's DDPG understands, beyond the constructor arguments SB3's algorithms lack
 EXTENDED_KEYS = ("noise_schedule", "param_noise")
@@ -60,6 +67,8 @@ class RunSpec:
     :param n_timesteps: Training budget, if given
     :param n_envs: Number of training environments
     :param normalize: False, True or ``VecNormalize`` keyword arguments
+    :param env_wrapper: Gymnasium wrappers applied to each environment, innermost first, with their keyword
+        arguments (RL Zoo's ``env_wrapper``; see :func:`parse_env_wrapper`)
     :param source: Where the hyperparameters came from, for error messages
     """
 
@@ -75,6 +84,7 @@ class RunSpec:
     n_timesteps: int | None = None
     n_envs: int = 1
     normalize: bool | dict[str, Any] = False
+    env_wrapper: list[tuple[type[gym.Wrapper], dict[str, Any]]] = field(default_factory=list)
     source: str = "hyperparameters"
 
 
@@ -192,6 +202,59 @@ def _normalize(value: Any, source: str) -> bool | dict[str, Any]:
     return dict(value) if isinstance(value, Mapping) else value
 
 
+def parse_env_wrapper(value: Any, source: str = "hyperparameters") -> list[tuple[type[gym.Wrapper], dict[str, Any]]]:
+    """
+    RL Zoo's ``env_wrapper``: a dotted class name, a one-key mapping of a name to its keyword arguments, or a list of
+    these (applied in order, the first innermost), e.g. ``sb3_contrib.common.wrappers.TimeFeatureWrapper`` or
+    ``[{gymnasium.wrappers.TimeLimit: {max_episode_steps: 100}}]``. Each name is imported (never evaluated) and must
+    be a ``gymnasium.Wrapper`` subclass.
+
+    :param value: The value given (None: no wrapper)
+    :param source: Where it comes from, for error messages
+    :return: ``(wrapper class, keyword arguments)`` pairs
+    """
+    items = [] if value is None else value if isinstance(value, list) else [value]
+    wrappers: list[tuple[type[gym.Wrapper], dict[str, Any]]] = []
+    example = "a dotted class name such as sb3_contrib.common.wrappers.TimeFeatureWrapper, or {name: {keyword: value}}"
+    for item in items:
+        kwargs: Any = {}
+        if isinstance(item, Mapping):
+            if len(item) != 1:
+                raise ConfigError.at(source, "env_wrapper", f"each mapping names one wrapper, got {dict(item)!r}")
+            item, kwargs = next(iter(item.items()))
+            kwargs = {} if kwargs is None else kwargs
+        if not isinstance(item, str) or "." not in item or not isinstance(kwargs, Mapping):
+            raise ConfigError.at(source, "env_wrapper", f"expected {example}; got {item!r}")
+        module_name, _, class_name = item.rpartition(".")
+        try:
+            wrapper = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError) as error:
+            raise ConfigError.at(source, "env_wrapper", f"cannot import {item!r} ({error}); {example}") from error
+        if not (isinstance(wrapper, type) and issubclass(wrapper, gym.Wrapper)):
+            raise ConfigError.at(source, "env_wrapper", f"{item!r} is not a gymnasium.Wrapper subclass")
+        wrappers.append((wrapper, dict(kwargs)))
+    return wrappers
+
+
+def wrap_env(
+    env: gym.Env, wrappers: list[tuple[type[gym.Wrapper], dict[str, Any]]], source: str = "hyperparameters"
+) -> gym.Env:
+    """
+    Apply a run's ``env_wrapper`` (see :func:`parse_env_wrapper`) to an environment, the first innermost.
+
+    :param env: The environment
+    :param wrappers: ``(wrapper class, keyword arguments)`` pairs
+    :param source: Where they come from, for error messages (a wrapper that refuses its arguments)
+    :return: The wrapped environment
+    """
+    for wrapper, kwargs in wrappers:
+        try:
+            env = wrapper(env, **kwargs)
+        except (TypeError, ValueError, AssertionError) as error:
+            raise ConfigError.at(source, "env_wrapper", f"{wrapper.__name__}({kwargs}): {error}") from error
+    return env
+
+
 def _split_settings(hp: dict[str, Any], spec: RunSpec, source: str) -> None:
     """Take the run settings out of ``hp`` into ``spec``, checking each."""
     if "seed" in hp:
@@ -211,6 +274,8 @@ def _split_settings(hp: dict[str, Any], spec: RunSpec, source: str) -> None:
         spec.n_envs = check_int(hp.pop("n_envs"), "n_envs", source, 1)
     if "normalize" in hp:
         spec.normalize = _normalize(hp.pop("normalize"), source)
+    if "env_wrapper" in hp:
+        spec.env_wrapper = parse_env_wrapper(hp.pop("env_wrapper"), source)
 
 
 def _build_noise(hp: dict[str, Any], algo_class: type, algo: str, env_id: str, source: str) -> None:

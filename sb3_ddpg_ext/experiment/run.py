@@ -15,6 +15,7 @@ the learning curve and the checkpoint are already on disk), then raises
 """
 
 import dataclasses
+import functools
 import json
 import pathlib
 import shutil
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import gymnasium as gym
 import yaml
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
@@ -34,7 +36,7 @@ from sb3_ddpg_ext.common.save import atomic_path, atomic_write
 from sb3_ddpg_ext.diagnostics.probes import draw_probe_states
 from sb3_ddpg_ext.diagnostics.recorder import N_PROBE_STATES, PROBE_SEED_OFFSET, PROGRESS_FILE, Diagnostics, ProgressCSV
 from sb3_ddpg_ext.experiment.checkpoint import ResumeCheckpoint, checkpoint_step, load_checkpoint, restore_model, run_key
-from sb3_ddpg_ext.experiment.config import RunSpec, resolve_algorithm
+from sb3_ddpg_ext.experiment.config import RunSpec, resolve_algorithm, wrap_env
 from sb3_ddpg_ext.experiment.evaluation import EVAL_SEED_OFFSET, OnEvaluation, PeriodicEvaluation
 from sb3_ddpg_ext.experiment.interrupt import RunInterrupted, sigterm_as_interrupt
 
@@ -71,11 +73,22 @@ class RunResult:
         return self.rows[-1][1], self.rows[-1][2]
 
 
+def _make_wrapped(env_id: str, wrappers: list[tuple[type[gym.Wrapper], dict[str, Any]]], source: str) -> gym.Env:
+    """``gym.make(env_id)`` inside a run's ``env_wrapper`` (see :func:`make_env`)."""
+    return wrap_env(gym.make(env_id, render_mode="rgb_array"), wrappers, source)
+
+
 def make_env(
     spec: RunSpec, n_envs: int, seed: int, monitor_dir: pathlib.Path | None = None, append_monitor: bool = False
 ) -> VecEnv:
     """
-    The vectorized environment of a run, with SB3's ``Monitor`` and, when the spec says so, ``VecNormalize``.
+    The vectorized environment of a run, with SB3's ``Monitor`` and, when the spec says so, its ``env_wrapper``
+    and ``VecNormalize``.
+
+    The wrappers go inside the ``Monitor`` (RL Zoo puts them outside): the monitor CSVs and every evaluation record the
+    episodes the agent is trained on, and a wrapper that ends episodes (``TimeLimit``) ends them for the evaluation
+    too, where outside the ``Monitor`` SB3's ``evaluate_policy`` would wait for an episode end the ``Monitor`` never
+    reports.
 
     :param spec: The run's specification
     :param n_envs: Number of environments
@@ -84,8 +97,11 @@ def make_env(
     :param append_monitor: Add the episodes to the monitor CSVs there (a resumed run's) instead of replacing them
     :return: The environment
     """
+    env_id: Any = spec.env_id
+    if spec.env_wrapper:
+        env_id = functools.partial(_make_wrapped, spec.env_id, spec.env_wrapper, spec.source)
     env = make_vec_env(
-        spec.env_id,
+        env_id,
         n_envs=n_envs,
         seed=seed,
         monitor_dir=None if monitor_dir is None else str(monitor_dir),
@@ -127,9 +143,11 @@ def check_spec(spec: RunSpec) -> None:
 
     :param spec: The run's specification
     """
-    model = make_model(dataclasses.replace(spec, device="cpu", tensorboard_log=None), spec.env_id)
-    if model.env is not None:
-        model.env.close()
+    env = make_env(spec, 1, spec.seed)
+    try:
+        make_model(dataclasses.replace(spec, device="cpu", tensorboard_log=None), env)
+    finally:
+        env.close()
 
 
 def write_config(run_dir: pathlib.Path, spec: RunSpec, eval_freq: int, n_eval_episodes: int) -> pathlib.Path:
@@ -231,7 +249,8 @@ def run_experiment(
         if diagnostics_dir is not None:
             if hasattr(model, "update_stats"):
                 model.update_stats = True
-            probes = draw_probe_states(spec.env_id, N_PROBE_STATES, spec.seed + PROBE_SEED_OFFSET)
+            wrap = functools.partial(wrap_env, wrappers=spec.env_wrapper, source=spec.source)
+            probes = draw_probe_states(spec.env_id, N_PROBE_STATES, spec.seed + PROBE_SEED_OFFSET, wrap=wrap)
             diagnostics = Diagnostics(probes, diagnostics_dir)
             if state is not None:
                 diagnostics.restore(state.value_rows, state.probe_steps, state.probe_actions)

@@ -257,8 +257,10 @@ FIGURES: list[tuple[str, str]] = [
         "value",
         "The critic's estimate Q(s, mu(s)) on the states the evaluation visited, against the discounted return the "
         "policy then collected from them, G (states of time-limited episodes only where the cut-off tail weighs at most "
-        "5%). Above zero in the bottom panel the critic overestimates; DDPG's known weakness. For SAC the critic "
-        "estimates the soft value, which includes the entropy bonus: its gap is not overestimation alone.",
+        "5%). Above zero in the bottom panel the critic overestimates; DDPG's known weakness. For SAC, TQC and CrossQ "
+        "the critic estimates the soft value, which includes the entropy bonus: its gap is not overestimation alone "
+        "(TQC's estimate is the mean of the quantiles its targets keep, CrossQ's uses its batch renormalization's "
+        "running statistics).",
     ),
     (
         "targets",
