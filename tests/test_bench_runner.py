@@ -398,9 +398,14 @@ def test_shipped_tuned_configuration_is_the_validated_best_trial(tmp_path):
     assert not set(recheck.seeds) & {100, 101, 0, 1, 2, 3, 4}  # neither the study's nor the validation's seeds
     assert best.pop("fast") is True and shipped == best
     suite = load_suite(SUITES / "tuned_lunarlander.yml")
-    assert suite.reference == "tuned"
+    assert suite.reference == "validated"
     tuned = next(run for run in expand_runs(suite) if run.algo.name == "tuned")
     assert tuned.hyperparams == {key: value for key, value in shipped.items() if key not in ("n_timesteps", "policy")}
+    # the `validated` entry is the winner `best --validate 3` wrote (trial 72), in the exact mode
+    validated = yaml.safe_load((root / "tuning/results/lunarlander/validated.yml").read_text())["LunarLanderContinuous-v3"]
+    assert validated.pop("fast") is True
+    entry = next(run for run in expand_runs(suite) if run.algo.name == "validated")
+    assert entry.hyperparams == {key: value for key, value in validated.items() if key not in ("n_timesteps", "policy")}
     assert suite.envs[0].n_timesteps == shipped["n_timesteps"]  # the noise schedule was tuned over this budget
     model = make_model(tuned.spec(), suite.envs[0].env_id)
     assert model.train_freq.frequency == 4 and model.gradient_steps == -1 and model.batch_size == 256
