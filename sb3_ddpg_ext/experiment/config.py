@@ -68,7 +68,7 @@ class RunSpec:
     :param n_envs: Number of training environments
     :param normalize: False, True or ``VecNormalize`` keyword arguments
     :param env_wrapper: Gymnasium wrappers applied to each environment, innermost first, with their keyword
-        arguments (RL Zoo's ``env_wrapper``; see :func:`parse_env_wrapper`)
+        arguments (RL Zoo's ``env_wrapper``; see ``parse_env_wrapper``)
     :param source: Where the hyperparameters came from, for error messages
     """
 
@@ -240,7 +240,7 @@ def wrap_env(
     env: gym.Env, wrappers: list[tuple[type[gym.Wrapper], dict[str, Any]]], source: str = "hyperparameters"
 ) -> gym.Env:
     """
-    Apply a run's ``env_wrapper`` (see :func:`parse_env_wrapper`) to an environment, the first innermost.
+    Apply a run's ``env_wrapper`` (see ``parse_env_wrapper``) to an environment, the first innermost.
 
     :param env: The environment
     :param wrappers: ``(wrapper class, keyword arguments)`` pairs

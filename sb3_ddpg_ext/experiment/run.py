@@ -74,7 +74,7 @@ class RunResult:
 
 
 def _make_wrapped(env_id: str, wrappers: list[tuple[type[gym.Wrapper], dict[str, Any]]], source: str) -> gym.Env:
-    """``gym.make(env_id)`` inside a run's ``env_wrapper`` (see :func:`make_env`)."""
+    """``gym.make(env_id)`` inside a run's ``env_wrapper`` (see ``make_env``)."""
     return wrap_env(gym.make(env_id, render_mode="rgb_array"), wrappers, source)
 
 
