@@ -340,7 +340,8 @@ def test_shipped_mujoco_suite_builds_the_papers_ddpg():
     suite = load_suite(SUITES / "mujoco.yml")
     runs = expand_runs(suite)
     check_runs(runs)
-    assert {algo.name for algo in suite.algos} == {"ddpg", "ddpg_paper", "td3", "sac"} and len(suite.seeds) == 5
+    assert {algo.name for algo in suite.algos} == {"ddpg", "ddpg_paper", "ddpg_paper_hidden", "td3", "sac"}
+    assert len(suite.seeds) == 5
     assert {env.n_timesteps for env in suite.envs} == {300_000} and {env.n_eval_episodes for env in suite.envs} == {10}
     spec = next(run for run in runs if run.algo.name == "ddpg_paper").spec()
     model = make_model(spec, spec.env_id)
@@ -354,6 +355,14 @@ def test_shipped_mujoco_suite_builds_the_papers_ddpg():
     assert model.tau == 0.001 and model.batch_size == 64 and model.critic.action_layer == 1
     last = [m for m in model.actor.mu.modules() if isinstance(m, th.nn.Linear)][-1]
     assert float(last.weight.abs().max()) <= 3e-3
+    # the corrected row: the same settings, the L2 on the hidden weight matrices instead of Adam's weight_decay
+    hidden = next(run for run in runs if run.algo.name == "ddpg_paper_hidden").spec()
+    paper = {key: value for key, value in spec.algo_kwargs.items() if key != "action_noise"}
+    assert {key: value for key, value in hidden.algo_kwargs.items() if key != "action_noise"} == {
+        **paper, "critic_weight_decay_scope": "hidden"
+    }
+    model = make_model(hidden, hidden.env_id)
+    assert model.critic.optimizer.param_groups[0]["weight_decay"] == 0.0 and model.critic_weight_decay == 0.01
 
 
 def test_shipped_tuning_validation_suite_uses_rl_zoo_settings():
@@ -436,7 +445,7 @@ def test_shipped_mountaincar_configuration_is_the_validated_winner():
     check_runs(expand_runs(suite))
 
 
-def test_the_paper_ablation_changes_only_the_l2_scope_and_batch_norm_and_reuses_the_mujoco_runs_it_says_it_does():
+def test_the_paper_ablation_changes_only_the_l2_scope_and_batch_norm_and_shares_the_mujoco_runs_it_says_it_does():
     suite = load_suite(SUITES / "ddpg_paper_ablation.yml")
     check_runs(expand_runs(suite))
     settings = {algo.name: dict(algo.hyperparams) for algo in suite.algos}
@@ -449,9 +458,14 @@ def test_the_paper_ablation_changes_only_the_l2_scope_and_batch_norm_and_reuses_
     # l2_all's runs are the MuJoCo suite's ddpg_paper runs, copied: the same configuration, seed by seed
     mujoco = {(run.env.env_id, run.seed): run for run in expand_runs(load_suite(SUITES / "mujoco.yml"))
               if run.algo.name == "ddpg_paper"}  # fmt: skip
+    hidden = {(run.env.env_id, run.seed): run for run in expand_runs(load_suite(SUITES / "mujoco.yml"))
+              if run.algo.name == "ddpg_paper_hidden"}  # fmt: skip
     for run in expand_runs(suite):
         if run.algo.name == "l2_all":
             assert run.config_hash() == mujoco[(run.env.env_id, run.seed)].config_hash()
+        # and the MuJoCo suite's corrected paper row reuses l2_hidden's runs, the same way
+        if run.algo.name == "l2_hidden":
+            assert run.config_hash() == hidden[(run.env.env_id, run.seed)].config_hash()
 
 
 @pytest.mark.parametrize("name", ["exploration", "tuned_mountaincar", "tuned_pendulum", "fast", "fast_mountaincar"])

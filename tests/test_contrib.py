@@ -2,6 +2,7 @@
 ``env_wrapper`` key."""
 
 import json
+import pathlib
 
 import numpy as np
 import pytest
@@ -15,7 +16,9 @@ from sb3_ddpg_ext.cli import main
 from sb3_ddpg_ext.common.errors import ConfigError
 from sb3_ddpg_ext.diagnostics.value import critic_estimates
 from sb3_ddpg_ext.experiment.config import build_run_spec, parse_env_wrapper
+from sb3_ddpg_ext.experiment.run import make_model
 
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 QUICK = ["--eval-freq", "150", "--n-eval-episodes", "3", "--no-progress-bar"]
 SMALL = {"learning_starts": 50, "buffer_size": 1000, "batch_size": 32, "policy_kwargs": {"net_arch": [32, 32]}}
 TIME_FEATURE = "sb3_contrib.common.wrappers.TimeFeatureWrapper"
@@ -153,3 +156,26 @@ def test_a_wrapper_that_refuses_its_arguments_stops_train_before_any_work(tmp_pa
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "bad.yml: env_wrapper: TimeLimit" in err and "max_steps" in err, err
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    ("suite_name", "algo"),
+    [(name, algo) for name in ("pendulum", "inverted_pendulum", "lunarlander") for algo in ("tqc", "crossq")],
+)
+def test_the_small_suites_give_tqc_and_crossq_rl_zoos_settings_not_the_shared_ones(suite_name, algo):
+    # The suite's entry builds the model RL Zoo's file builds (or the class defaults, where the Zoo has no entry):
+    # none of the suite's shared DDPG settings (gamma 0.98, learning_starts 10000, net_arch [400, 300], ...) leaks in.
+    suite = load_suite(ROOT / "benchmarks" / "suites" / f"{suite_name}.yml")
+    run = next(run for run in expand_runs(suite) if run.algo.name == algo and run.seed == 0)
+    zoo = yaml.safe_load((ROOT / "hyperparams" / f"{algo}.yml").read_text()).get(run.env.env_id, {})
+    zoo = {key: value for key, value in zoo.items() if key not in ("n_timesteps", "policy")}
+    ours = make_model(run.spec(), run.env.env_id)
+    theirs = make_model(build_run_spec(run.env.env_id, zoo, algo=algo), run.env.env_id)
+    for name in ("gamma", "buffer_size", "learning_starts", "batch_size", "tau", "train_freq", "gradient_steps",
+                 "use_sde", "policy_delay", "top_quantiles_to_drop_per_net", "ent_coef"):  # fmt: skip
+        assert getattr(ours, name, None) == getattr(theirs, name, None), name
+    for progress in (1.0, 0.5):
+        assert ours.lr_schedule(progress) == theirs.lr_schedule(progress)
+    assert str(ours.policy) == str(theirs.policy)
+    if suite_name != "inverted_pendulum":
+        assert zoo  # RL Zoo has entries for these two
