@@ -359,7 +359,8 @@ def test_shipped_mujoco_suite_builds_the_papers_ddpg():
     hidden = next(run for run in runs if run.algo.name == "ddpg_paper_hidden").spec()
     paper = {key: value for key, value in spec.algo_kwargs.items() if key != "action_noise"}
     assert {key: value for key, value in hidden.algo_kwargs.items() if key != "action_noise"} == {
-        **paper, "critic_weight_decay_scope": "hidden"
+        **paper,
+        "critic_weight_decay_scope": "hidden",
     }
     model = make_model(hidden, hidden.env_id)
     assert model.critic.optimizer.param_groups[0]["weight_decay"] == 0.0 and model.critic_weight_decay == 0.01
