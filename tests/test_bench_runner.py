@@ -15,7 +15,7 @@ from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckA
 
 from sb3_ddpg_ext import DDPG
 from sb3_ddpg_ext.benchmarking.arguments import add_bench_arguments, add_speed_arguments
-from sb3_ddpg_ext.benchmarking.cli_bench import run_bench, run_speed
+from sb3_ddpg_ext.benchmarking.cli_bench import run_bench, run_speed, suite_speed_entries
 from sb3_ddpg_ext.benchmarking.report import best_returns, final_returns
 from sb3_ddpg_ext.benchmarking.runner import (
     check_runs,
@@ -509,3 +509,36 @@ def test_speed_times_sbx_beside_this_ddpg(capsys):
     args = parser.parse_args("--algos fast,sbx_ddpg --steps 20 --rounds 1 --net-arch 16 --learning-starts 10".split())
     assert run_speed(args) == 0
     assert "ratio fast/sbx_ddpg" in capsys.readouterr().out
+
+
+def test_speed_times_a_suites_entries_at_their_own_settings(tmp_path, capsys):
+    suite_file = tmp_path / "costs.yml"
+    env_settings = {"buffer_size": 500, "batch_size": 16, "gamma": 0.98, "policy_kwargs": {"net_arch": [16]}}
+    suite_file.write_text(
+        yaml.safe_dump(
+            {
+                "name": "costs",
+                "algos": {
+                    "small": {"algo": "ddpg_ext"},
+                    "wide": {"algo": "td3", "hyperparams": {"policy_kwargs": {"net_arch": [32, 32]}}},
+                },
+                "envs": {
+                    "Pendulum-v1": {"n_timesteps": 100, "eval_freq": 50, "n_eval_episodes": 2, "hyperparams": env_settings}
+                },
+                "seeds": [3, 4],
+            }
+        )
+    )
+    env_id, entries = suite_speed_entries(str(suite_file), None, ["wide", "small"], learning_starts=20)
+    # in the order asked (the last is the reference), each with what its runs train with, learning_starts replaced
+    assert env_id == "Pendulum-v1" and list(entries) == ["wide", "small"]
+    assert entries["small"] == ("ddpg_ext", {**env_settings, "learning_starts": 20})
+    assert entries["wide"] == ("td3", {**env_settings, "policy_kwargs": {"net_arch": [32, 32]}, "learning_starts": 20})
+    parser = argparse.ArgumentParser()
+    add_speed_arguments(parser)
+    args = parser.parse_args(f"--suite {suite_file} --algos wide,small --steps 20 --rounds 1 --learning-starts 20".split())
+    assert run_speed(args) == 0
+    assert "ratio wide/small" in capsys.readouterr().out
+    for bad, message in (("--net-arch 64", "--net-arch: a suite's entries"), ("--env Hopper-v5", "--env: Hopper-v5 not in")):
+        with pytest.raises(ConfigError, match=message):
+            run_speed(parser.parse_args(f"--suite {suite_file} {bad}".split()))

@@ -34,14 +34,27 @@ def add_speed_arguments(parser: argparse.ArgumentParser) -> None:
 
     :param parser: the subcommand's parser
     """
-    parser.add_argument("--env", default="Pendulum-v1", help="environment id (default Pendulum-v1)")
+    parser.add_argument(
+        "--suite",
+        default=None,
+        help="time a benchmark suite's entries at their own settings instead (e.g. benchmarks/suites/lunarlander.yml; "
+        "--algos picks entries, --env one of its environments)",
+    )
+    parser.add_argument("--env", default=None, help="environment id (default Pendulum-v1; with --suite, its first)")
     parser.add_argument("--steps", type=int, default=2000, help="timed steps per round, after learning_starts (default 2000)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds, each timing every algorithm once (default 3)")
-    parser.add_argument("--net-arch", default="400,300", help="hidden layer sizes shared by all (default 400,300)")
+    parser.add_argument(
+        "--net-arch", default=None, help="hidden layer sizes shared by all (default 400,300; not with --suite)"
+    )
     parser.add_argument(
         "--threads", type=int, default=0, help="torch threads for every algorithm (default 0: torch's default)"
     )
-    parser.add_argument("--learning-starts", type=int, default=100, help="untimed warm-up steps (default 100, SB3's)")
+    parser.add_argument(
+        "--learning-starts",
+        type=int,
+        default=100,
+        help="untimed warm-up steps (default 100, SB3's; with --suite it replaces the entries' own value)",
+    )
     parser.add_argument(
         "--warmup",
         type=int,
@@ -53,7 +66,7 @@ def add_speed_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--algos",
-        default="fast,exact,sb3_ddpg",
-        help=f"labels to time: exact, fast (this DDPG's modes) or {sorted(ALGORITHMS)}; ratios are over the last one "
-        "(default fast,exact,sb3_ddpg)",
+        default=None,
+        help=f"labels to time: exact, fast (this DDPG's modes) or {sorted(ALGORITHMS)}; with --suite, its entry names; "
+        "ratios are over the last one (default fast,exact,sb3_ddpg; with --suite, every entry)",
     )

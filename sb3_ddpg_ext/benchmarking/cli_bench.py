@@ -51,6 +51,32 @@ def speed_entries() -> dict[str, tuple[str, dict[str, Any]]]:
     return {"exact": ("ddpg_ext", {}), "fast": ("ddpg_ext", {"fast": True}), **{name: (name, {}) for name in ALGORITHMS}}
 
 
+def suite_speed_entries(
+    suite_path: str, env_id: str | None, algos: list[str], learning_starts: int
+) -> tuple[str, dict[str, tuple[str, dict[str, Any]]]]:
+    """
+    What ``sb3-ddpg speed --suite`` times: the suite's entries on one of its environments, each with the
+    hyperparameters its runs train with (the environment's shared ones under the entry's own), ``learning_starts``
+    replaced so that every timing starts after the same short warm-up.
+
+    :param suite_path: the suite's YAML file
+    :param env_id: one of its environments; None for its first
+    :param algos: entry names, in the order to time them (the last is the ratios' reference); empty for all, in
+        the suite's order
+    :param learning_starts: untimed warm-up steps of every entry
+    :return: the environment id and label -> (algorithm name, hyperparameters)
+    """
+    suite = load_suite(suite_path)
+    known = [env.env_id for env in suite.envs]
+    env_id = env_id or known[0]
+    if env_id not in known:
+        raise ConfigError(f"--env: {env_id} not in suite {suite.name}; it has {', '.join(known)}")
+    runs = {run.algo.name: run for run in select_runs(suite, algos, [env_id]) if run.seed == suite.seeds[0]}
+    return env_id, {
+        name: (runs[name].algo.algo, {**runs[name].hyperparams, "learning_starts": learning_starts}) for name in algos or runs
+    }
+
+
 def run_speed(args: argparse.Namespace) -> int:
     """
     Measure and print each algorithm's training steps per second and its ratio to the last one's (the reference).
@@ -58,26 +84,36 @@ def run_speed(args: argparse.Namespace) -> int:
     :param args: parsed ``speed`` arguments
     :return: 0
     """
-    entries = speed_entries()
-    names = _names(args.algos)
-    unknown = [name for name in names if name not in entries]
-    if unknown or not names:
-        raise ConfigError(f"--algos: unknown {unknown or args.algos!r}; give a comma-separated list of {list(entries)}")
-    try:
-        net_arch = [check_int(int(size), "--net-arch", "command line") for size in args.net_arch.split(",")]
-    except ValueError as error:
-        raise ConfigError(f"--net-arch: expected sizes such as 400,300, got {args.net_arch!r}") from error
     for key in ("steps", "rounds"):
         check_int(getattr(args, key), f"--{key}", "command line")
     check_int(args.threads, "--threads", "command line", minimum=0)
     check_int(args.warmup, "--warmup", "command line", minimum=0)
-    hyperparams = {"learning_starts": args.learning_starts, "policy_kwargs": {"net_arch": net_arch}}
+    check_int(args.learning_starts, "--learning-starts", "command line", minimum=0)
+    net_arch: list[int] = [400, 300]
+    if args.suite is not None:
+        if args.net_arch is not None:
+            raise ConfigError("--net-arch: a suite's entries train with their own networks; drop --net-arch or --suite")
+        env_id, chosen = suite_speed_entries(args.suite, args.env, _names(args.algos or ""), args.learning_starts)
+        names, hyperparams = list(chosen), {}
+    else:
+        env_id, entries = args.env or "Pendulum-v1", speed_entries()
+        names = _names(args.algos or "fast,exact,sb3_ddpg")
+        unknown = [name for name in names if name not in entries]
+        if unknown or not names:
+            raise ConfigError(f"--algos: unknown {unknown or args.algos!r}; give a comma-separated list of {list(entries)}")
+        if args.net_arch is not None:
+            try:
+                net_arch = [check_int(int(size), "--net-arch", "command line") for size in args.net_arch.split(",")]
+            except ValueError as error:
+                raise ConfigError(f"--net-arch: expected sizes such as 400,300, got {args.net_arch!r}") from error
+        chosen = {name: entries[name] for name in names}
+        hyperparams = {"learning_starts": args.learning_starts, "policy_kwargs": {"net_arch": net_arch}}
     if "sbx_ddpg" in names and args.threads == 1 and "jax" not in sys.modules:
         # XLA takes its threads when JAX starts, not from torch: one thread for it too
         os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
     result = measure_speed(
-        args.env,
-        {name: entries[name] for name in names},
+        env_id,
+        chosen,
         n_steps=args.steps,
         rounds=args.rounds,
         hyperparams=hyperparams,
@@ -85,8 +121,8 @@ def run_speed(args: argparse.Namespace) -> int:
         warmup=args.warmup,
     )
     print(result.format())
-    if args.updates > 0 and {"exact", "sb3_ddpg"} <= set(names):
-        print(_update_comparison(args.env, net_arch, args.learning_starts, args.updates, args.rounds, result.threads))
+    if args.suite is None and args.updates > 0 and {"exact", "sb3_ddpg"} <= set(names):
+        print(_update_comparison(env_id, net_arch, args.learning_starts, args.updates, args.rounds, result.threads))
     return 0
 
 
