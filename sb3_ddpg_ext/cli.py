@@ -215,7 +215,7 @@ _DELEGATED = [
     ("report", "sb3_ddpg_ext.report.page", "extra", "write an interactive HTML report of run folders"),
     ("tune", "sb3_ddpg_ext.tuning.cli_tune", "tuning", "run (or resume) an Optuna study of DDPG's hyperparameters"),
     ("best", "sb3_ddpg_ext.tuning.cli_tune", "tuning", "export a study's best trial as hyperparameters, with plots and a CSV"),
-    ("bench", "sb3_ddpg_ext.benchmarking.cli_bench", "benchmarks", "run a benchmark suite against SB3's DDPG, TD3 and SAC"),
+    ("bench", "sb3_ddpg_ext.benchmarking.cli_bench", "benchmarks", "run a benchmark suite (DDPG, TD3, SAC, TQC, CrossQ)"),
     ("speed", "sb3_ddpg_ext.benchmarking.cli_bench", "benchmarks", "compare training throughput with SB3's DDPG in one run"),
 ]
 

@@ -18,7 +18,13 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--results", default=DEFAULT_RESULTS, help=f"results root; files go to <results>/<suite>/ (default {DEFAULT_RESULTS})"
     )
-    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes, one torch thread each (default 1)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="runs in parallel processes, one torch thread each (default 1: in this process, at torch's thread count, "
+        "so two bench commands side by side oversubscribe the cores; use --jobs 2 or OMP_NUM_THREADS=1)",
+    )
     parser.add_argument(
         "--shard", default=None, help="'i/n' (0 <= i < n): run every n-th run from the i-th, to split a suite over machines"
     )
