@@ -67,13 +67,12 @@ def suite_speed_entries(
     :return: the environment id and label -> (algorithm name, hyperparameters)
     """
     suite = load_suite(suite_path)
-    known = [env.env_id for env in suite.envs]
-    env_id = env_id or known[0]
-    if env_id not in known:
-        raise ConfigError(f"--env: {env_id} not in suite {suite.name}; it has {', '.join(known)}")
-    runs = {run.algo.name: run for run in select_runs(suite, algos, [env_id]) if run.seed == suite.seeds[0]}
+    env_id = env_id or suite.envs[0].env_id
+    selected = select_runs(suite, algos, [env_id], options=("--algos", "--env"))
+    first = {run.algo.name: run for run in selected if run.seed == suite.seeds[0]}
     return env_id, {
-        name: (runs[name].algo.algo, {**runs[name].hyperparams, "learning_starts": learning_starts}) for name in algos or runs
+        name: (first[name].algo.algo, {**first[name].hyperparams, "learning_starts": learning_starts})
+        for name in algos or first
     }
 
 

@@ -181,7 +181,9 @@ def select_shard(runs: Sequence[Run], index: int, count: int) -> list[Run]:
     return list(runs[index::count])
 
 
-def select_runs(suite: Suite, algos: Sequence[str] = (), envs: Sequence[str] = ()) -> list[Run]:
+def select_runs(
+    suite: Suite, algos: Sequence[str] = (), envs: Sequence[str] = (), options: tuple[str, str] = ("--algos", "--envs")
+) -> list[Run]:
     """
     The suite's runs, restricted to some of its algorithm entries and environments (to schedule long runs first, or
     to finish one row of a table). Checked before anything runs: an unknown name is one line listing the suite's.
@@ -189,11 +191,12 @@ def select_runs(suite: Suite, algos: Sequence[str] = (), envs: Sequence[str] = (
     :param suite: the suite
     :param algos: algorithm entry names of the suite; empty for all
     :param envs: environment ids of the suite; empty for all
+    :param options: the command-line options that named ``algos`` and ``envs``, for the error line
     :return: the selected runs, in :func:`expand_runs` order
     """
     for given, known, option in (
-        (algos, [algo.name for algo in suite.algos], "--algos"),
-        (envs, [env.env_id for env in suite.envs], "--envs"),
+        (algos, [algo.name for algo in suite.algos], options[0]),
+        (envs, [env.env_id for env in suite.envs], options[1]),
     ):
         unknown = [name for name in given if name not in known]
         if unknown:
