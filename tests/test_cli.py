@@ -208,7 +208,14 @@ SIGNALED = [
 def start_train(run_dir, n_timesteps):
     command = [sys.executable, "-m", "sb3_ddpg_ext", "train", *SIGNALED, "--n-timesteps", str(n_timesteps)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([*command, "--run-dir", str(run_dir)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Ctrl-C as a terminal delivers it: a test run launched in the background (`cmd &`) inherits SIGINT ignored
+    return subprocess.Popen(
+        [*command, "--run-dir", str(run_dir)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def wait_for(condition, process, what, timeout=300):
