@@ -1,6 +1,7 @@
 """sb3-ddpg report: the HTML page of run folders, rendered by a real headless Chromium."""
 
 import json
+import logging
 import pathlib
 import re
 import shutil
@@ -78,6 +79,21 @@ def test_report_png_export(runs, tmp_path):
     write_report(runs, tmp_path / "report.html", png_dir=tmp_path / "png")
     for name, _ in FIGURES:
         assert (tmp_path / "png" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_browser_logs_are_dropped_during_the_export_and_restored_after(caplog):
+    """choreographer logs a traceback for a browser message it ignores (a CI run failed on it); the export hides it."""
+    from sb3_ddpg_ext.report.page import quiet_browser_logs
+
+    pipe = logging.getLogger("choreographer.channels.pipe")
+    with quiet_browser_logs():
+        try:
+            raise ValueError("not JSON")
+        except ValueError:
+            pipe.exception("JSONError decoding message. Ignoring")
+    assert caplog.records == []
+    pipe.error("after the export")  # levels restored: the library logs as before
+    assert [record.getMessage() for record in caplog.records] == ["after the export"]
 
 
 def test_report_figures_are_the_pages_figures(runs, tmp_path):

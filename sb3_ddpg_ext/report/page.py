@@ -7,10 +7,12 @@ drives a Chrome or Chromium).
 """
 
 import argparse
+import contextlib
 import html
 import json
+import logging
 import pathlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -340,10 +342,33 @@ def write_report(run_dirs: list[pathlib.Path], out: pathlib.Path, png_dir: pathl
     atomic_write(out, lambda file: file.write(page), mode="w")
     if png_dir is not None:
         png_dir.mkdir(parents=True, exist_ok=True)
-        for name, figure in figures.items():
-            with atomic_open(png_dir / f"{name}.png", "wb") as file:
-                file.write(_png(figure))
+        with quiet_browser_logs():
+            for name, figure in figures.items():
+                with atomic_open(png_dir / f"{name}.png", "wb") as file:
+                    file.write(_png(figure))
     return out
+
+
+BROWSER_LOGGERS = ("choreographer", "kaleido")
+
+
+@contextlib.contextmanager
+def quiet_browser_logs() -> Iterator[None]:
+    """
+    Drop what kaleido and the browser driver under it (choreographer) log while they export, restoring their levels
+    after. Their log is not the user's business: choreographer logs a full traceback for a browser message it could
+    not decode and then ignores (seen in CI with the export succeeding), and a real failure raises, which
+    :func:`_png` turns into one line.
+    """
+    loggers = [logging.getLogger(name) for name in BROWSER_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def _png(figure: go.Figure, attempts: int = 3) -> bytes:
