@@ -74,6 +74,8 @@ def test_run_writes_curves_table_and_markers(finished):
         # the machine beside the numbers, and whether the fast mode's products would round to bfloat16 on it
         assert marker["versions"]["cpu"] == cpu_name() and cpu_name() not in ("", "unknown")
         assert marker["versions"]["cpu_products_round_to_bfloat16"] == str(cpu_products_round())
+        # and the GPU that device="auto" trained on, where there is one
+        assert marker["versions"]["cuda_device"] == (th.cuda.get_device_name(0) if th.cuda.is_available() else "none")
     assert f"cpu {cpu_name()}" in (finished / "tiny" / "RESULTS_TABLE.md").read_text()
     table = (finished / "tiny" / "RESULTS_TABLE.md").read_text()
     assert "| sb3_ddpg |" in table and "| td3 |" in table

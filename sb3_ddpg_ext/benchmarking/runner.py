@@ -244,6 +244,8 @@ def versions() -> dict[str, str]:
         "cpu": cpu_name(),
         # what the fast mode does here: its float32 products round to bfloat16 only where oneDNN takes such kernels
         "cpu_products_round_to_bfloat16": str(cpu_products_round()),
+        # SB3's device="auto" (the suites' default) trains on this GPU when there is one
+        "cuda_device": th.cuda.get_device_name(0) if th.cuda.is_available() else "none",
     }
     version_file = Path(__file__).resolve().parents[1] / "version.txt"
     if version_file.exists():
